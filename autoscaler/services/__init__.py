@@ -1,0 +1,1 @@
+"""The autoscaler's services: the only code that scales pools or changes nodes' state."""

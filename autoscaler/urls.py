@@ -1,0 +1,16 @@
+from django.urls import path
+
+from autoscaler import api, views
+
+app_name = "autoscaler"
+urlpatterns = [
+    path("metrics", api.metrics, name="metrics"),
+    path("api/nodes/register", api.register, name="register"),
+    path("api/heartbeat", api.heartbeat, name="heartbeat"),
+    path("api/nodes/<int:node_id>/config", api.node_config, name="node-config"),
+    path("api/pools", api.pool_collection, name="pools"),
+    path("api/pools/<int:pool_id>", api.pool_item, name="pool"),
+    path("autoscaler/pools/", views.pool_list, name="pool-list"),
+    path("autoscaler/pools/<int:pool_id>/", views.pool_detail, name="pool-detail"),
+    path("autoscaler/nodes/", views.node_list, name="node-list"),
+]

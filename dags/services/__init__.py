@@ -1,0 +1,1 @@
+"""The only code that changes DAG and run state. Views, tasks and commands call these."""

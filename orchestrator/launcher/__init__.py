@@ -1,0 +1,1 @@
+"""`dagyard up`: the whole system (Redis, worker, beat, web) in one supervised command."""

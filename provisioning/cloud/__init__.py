@@ -1,0 +1,1 @@
+"""OpenStack operations a deployment needs, over an openstacksdk connection (no Django here)."""

@@ -1,0 +1,84 @@
+"""Server-rendered pages: the deployments with a form to start one, and one deployment's steps,
+plan, decision sources and SSH command. A page of an active deployment refreshes itself."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from provisioning import config, selectors
+from provisioning import render as text
+from provisioning.errors import DeploymentNotFound, ProvisioningError
+from provisioning.forms import DeploymentForm
+from provisioning.models import Deployment
+from provisioning.services.deployments import create_deployment
+from provisioning.states import DEPLOYMENT_ACTIVE, DeploymentState
+
+REFRESH_SECONDS = 3
+
+
+@login_required
+def deployment_list(request: HttpRequest) -> HttpResponse:
+    form = DeploymentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            deployment = create_deployment(
+                repo_url=data["repo_url"],
+                name=data["name"] or None,
+                node_type=data["node_type"] or None,
+                duration_hours=data["duration_hours"],
+                dry_run=True if data["dry_run"] else None,
+                created_by=request.user.get_username(),
+            )
+        except ProvisioningError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("provisioning:deployment-detail", name=deployment.name)
+    context = {
+        "deployments": selectors.deployments(),
+        "form": form,
+        "cloud_configured": config.cloud_access() is not None,
+        "refresh": any(d.state in DEPLOYMENT_ACTIVE for d in selectors.deployments(limit=20)),
+        "refresh_seconds": REFRESH_SECONDS,
+    }
+    return render(request, "provisioning/deployment_list.html", context)
+
+
+def _deployment_or_404(name: str) -> Deployment:
+    try:
+        return selectors.deployment_by_name(name)
+    except DeploymentNotFound as error:
+        raise Http404(str(error)) from None
+
+
+@login_required
+def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
+    deployment = _deployment_or_404(name)
+    context = {
+        "deployment": deployment,
+        "steps": selectors.steps_of(deployment),
+        "plan_lines": text.plan_lines(deployment.plan),
+        "decisions": (deployment.plan or {}).get("decisions", {}),
+        "lease_attempts": (deployment.plan or {}).get("lease_attempts", []),
+        "refresh": deployment.state in DEPLOYMENT_ACTIVE
+        or deployment.state == DeploymentState.DEPROVISIONING,
+        "refresh_seconds": REFRESH_SECONDS,
+        "can_deprovision": deployment.state != DeploymentState.DEPROVISIONED,
+    }
+    return render(request, "provisioning/deployment_detail.html", context)
+
+
+@login_required
+@require_POST
+def deployment_deprovision(request: HttpRequest, name: str) -> HttpResponse:
+    from provisioning.tasks import deprovision
+
+    deployment = _deployment_or_404(name)
+    transaction.on_commit(
+        lambda: deprovision.apply_async(args=[deployment.name], queue=config.queue())
+    )
+    return redirect("provisioning:deployment-detail", name=deployment.name)

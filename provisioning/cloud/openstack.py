@@ -290,7 +290,7 @@ def create_lease(
             raise NoResourcesAvailable(
                 node_type=node_type, start=body["start_date"], end=body["end_date"], detail=detail
             )
-        raise LeaseFailed(lease=name, detail=detail, action="created")
+        raise _lease_refusal(response, lease=name, action="created", detail=detail)
     return _lease_info(response.json()["lease"])
 
 
@@ -300,7 +300,7 @@ def get_lease(conn: Connection, lease_id: str) -> LeaseInfo | None:
     if response.status_code == 404:
         return None
     if response.status_code >= 400:
-        raise LeaseFailed(lease=lease_id, detail=_blazar_detail(response), action="read")
+        raise _lease_refusal(response, lease=lease_id, action="read")
     return _lease_info(response.json()["lease"])
 
 
@@ -329,7 +329,7 @@ def find_lease(conn: Connection, name: str) -> LeaseInfo | None:
     instead of reserving a second node."""
     response = conn.reservation.get("/leases", raise_exc=False)
     if response.status_code >= 400:
-        raise LeaseFailed(lease=name, detail=_blazar_detail(response), action="listed")
+        raise _lease_refusal(response, lease=name, action="listed")
     for data in response.json().get("leases", []):
         if data.get("name") == name:
             return _lease_info(data)
@@ -342,7 +342,7 @@ def delete_lease(conn: Connection, lease_id: str) -> bool:
     if response.status_code == 404:
         return False
     if response.status_code >= 400:
-        raise LeaseFailed(lease=lease_id, detail=_blazar_detail(response), action="deleted")
+        raise _lease_refusal(response, lease=lease_id, action="deleted")
     return True
 
 
@@ -356,6 +356,20 @@ def _lease_info(data: dict[str, Any]) -> LeaseInfo:
         start_date=data.get("start_date", ""),
         end_date=data.get("end_date", ""),
     )
+
+
+def _lease_refusal(
+    response: Any, *, lease: str, action: str, detail: str | None = None
+) -> Exception:
+    """What a Blazar error answer means: a 5xx is an outage, worth another try like any other
+    service's (``sdk_exceptions.HttpException``); anything else is the lease's own failure."""
+    detail = detail if detail is not None else _blazar_detail(response)
+    if response.status_code >= 500:
+        return sdk_exceptions.HttpException(
+            message=f"Blazar answered {response.status_code} ({detail})",
+            http_status=response.status_code,
+        )
+    return LeaseFailed(lease=lease, detail=detail, action=action)
 
 
 def _blazar_detail(response: Any) -> str:

@@ -181,6 +181,16 @@ def test_a_cloud_outage_is_tried_again_and_the_deployment_goes_on(
     assert len(cloud.requests_to("GET", "/image/v2/images")) == 3
 
 
+def test_blazar_answering_5xx_while_the_lease_is_awaited_is_looked_at_again(
+    provisioning_worker, cloud, ai, web_repo
+):
+    cloud.make_unavailable("GET", r"/reservation/v1/leases/[^/]+", times=2, status=503)
+    deployment = wait_for_deployment(create_deployment(repo_url=web_repo, name="site"))
+
+    assert deployment.state == DeploymentState.SUCCEEDED, deployment.error
+    assert len(cloud.requests_to("GET", r"/reservation/v1/leases/[^/]+")) >= 3
+
+
 def test_a_lasting_outage_fails_after_three_tries(provisioning_worker, cloud, ai, web_repo):
     cloud.make_unavailable("GET", "/image/v2/images", times=10, status=502)
     deployment = wait_for_deployment(create_deployment(repo_url=web_repo, name="site"))

@@ -45,6 +45,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._django import setup_django  # noqa: E402
 from tests.fakes.oci_api import FakeOciApi, make_oci_config  # noqa: E402
 
 # What each third of the pools sees (CPU %, RAM %) against thresholds of 80 %: above one
@@ -96,13 +97,9 @@ def plan_pools(count: int) -> list[PlannedPool]:
 def prepare_environment(tmp: Path, fake: FakeOciApi) -> None:
     """An isolated Dagyard reaching the stand-in with credentials from the environment, as a
     deployment gives them. Must run before Django is set up in this process."""
-    for name in ("REDIS_URL", "DATABASE_URL"):
-        os.environ.pop(name, None)
     config = make_oci_config(tmp)
-    os.environ.update(
-        DAGYARD_DATA_DIR=str(tmp / "data"),
-        DJANGO_SETTINGS_MODULE="orchestrator.settings",
-        DAGYARD_LOG_LEVEL="WARNING",
+    setup_django(
+        tmp / "data",
         DAGYARD_OCI_ENDPOINT=fake.endpoint,
         DAGYARD_PROVIDER_RETRY_DELAY_SECONDS="0",
         OCI_USER=config["user"],
@@ -111,12 +108,6 @@ def prepare_environment(tmp: Path, fake: FakeOciApi) -> None:
         OCI_KEY_FILE=config["key_file"],
         OCI_REGION=config["region"],
     )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     # The decisions are the result here, not a log line per pool. Threads sharing one OCI client
     # outnumber its connection pool (10), and the stand-in closes every connection anyway.
     logging.getLogger("autoscaler").setLevel(logging.ERROR)

@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._django import setup_django  # noqa: E402
 from bench.dag_anchors import percentile, run_with_make, run_with_polling, start_delays  # noqa: E402
 from bench.dag_shapes import layered_dag, write_definition  # noqa: E402
 
@@ -43,22 +44,11 @@ def prepare_environment(tmp: Path) -> list[subprocess.Popen]:
     Django is set up in this process."""
     from orchestrator.launcher.embedded_redis import BUNDLED, EmbeddedRedis, resolve_binary
 
-    for name in ("REDIS_URL", "DATABASE_URL"):
-        os.environ.pop(name, None)
-    os.environ["DAGYARD_DATA_DIR"] = str(tmp / "data")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "orchestrator.settings"
-    os.environ["DAGYARD_LOG_LEVEL"] = "WARNING"
     redis = EmbeddedRedis(
         binary=resolve_binary(BUNDLED), directory=tmp / "redis", log_path=tmp / "redis.log"
     )
     redis.start()
-    os.environ["REDIS_URL"] = redis.url
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django(tmp / "data", REDIS_URL=redis.url)
     return [redis.process]
 
 

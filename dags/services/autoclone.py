@@ -45,6 +45,7 @@ class ParentView:
     clones: list[tuple[str, datetime]]
     state: AutoCloneState
     last_action_at: datetime | None
+    has_status_row: bool
 
 
 @dataclass
@@ -94,6 +95,7 @@ def parents_to_manage() -> list[ParentView]:
                 clones=clones[dag.pk],
                 state=AutoCloneState(status.state) if status else AutoCloneState.IDLE,
                 last_action_at=status.last_action_at if status else None,
+                has_status_row=status is not None,
             )
         )
     return views
@@ -179,7 +181,9 @@ def tick(now: datetime | None = None) -> TickReport:
     report = TickReport()
     remove_orphans(report)
     views = parents_to_manage()
-    ensure_status_rows([view.dag.pk for view in views if view.last_action_at is None])
+    # Only parents without a row: one that never acted has a row too, and inserting it again
+    # at every tick would be a write (and on SQLite the write lock) with nothing due.
+    ensure_status_rows([view.dag.pk for view in views if not view.has_status_row])
     for view in views:
         try:
             manage(view, now=now, report=report)

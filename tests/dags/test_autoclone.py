@@ -14,6 +14,7 @@ import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dags.engine.autoclone import MISSING_FIELDS, AutoCloneState
 from dags.errors import DagError
@@ -292,6 +293,19 @@ def test_the_manager_tick_reads_a_constant_number_of_queries(
     assert Clone.objects.count() == 20
     with time_machine.travel(at(10, 30), tick=False), django_assert_max_num_queries(4):
         assert autoclone.tick().lines == []
+
+
+@pytest.mark.django_db
+def test_a_tick_with_nothing_due_writes_nothing_for_parents_that_never_acted(
+    make_dag: Callable[..., Dag],
+) -> None:
+    for index in range(3):
+        make_dag(definition(f"p{index}"), SCRIPT)
+    assert tick_at(at(8, 0)) == []
+    assert AutoCloneStatus.objects.filter(last_action_at=None).count() == 3
+    with time_machine.travel(at(8, 1), tick=False), CaptureQueriesContext(connection) as queries:
+        assert autoclone.tick().lines == []
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT"] * 4
 
 
 @pytest.mark.django_db

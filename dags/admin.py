@@ -13,6 +13,7 @@ from dags.services.clones import AUTO_CLONE_MANAGED, auto_clone_link, clone_dag
 from dags.services.definitions import save_definition
 from dags.services.runs import cancel_run, retry_run, start_run
 from dags.states import RUN_ACTIVE
+from orchestrator.roles import Action, allowed
 
 
 @admin.register(Dag)
@@ -78,7 +79,13 @@ class DagAdmin(admin.ModelAdmin):
             self.message_user(request, self.auto_clone_refusal(dag, "deleted"), messages.ERROR)
         super().delete_queryset(request, queryset.exclude(pk__in=managed.values("pk")))
 
-    @admin.action(description="Clone the selected DAGs (ordinary clones you own)")
+    def has_clone_permission(self, request: HttpRequest) -> bool:
+        """The same role check as the pages' Clone button (operators and admins)."""
+        return allowed(request.user, Action.CLONE)
+
+    @admin.action(
+        description="Clone the selected DAGs (ordinary clones you own)", permissions=["clone"]
+    )
     def clone_dags(self, request: HttpRequest, queryset) -> None:
         for dag in queryset:
             try:

@@ -8,17 +8,26 @@ does not need it. Unknown names and ids raise ``DagError`` with the message user
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from dags import errors
+from dags.engine.autoclone import AutoCloneConfig, AutoCloneState, status_text
 from dags.engine.definition import DagDefinition
 from dags.errors import DagError
-from dags.models import Dag, DagRun, NodeAttempt, NodeRun, RunEvent
+from dags.models import AutoCloneStatus, Clone, Dag, DagRun, NodeAttempt, NodeRun, RunEvent
+from dags.services.autoclone import (
+    AutoCloneSummary,
+    CloneMark,
+    autoclone_config,
+    dashboard_autoclone,
+)
 from dags.services.definitions import dag_definition
 from dags.services.scheduling import next_scheduled_time
 from dags.states import NODE_SATISFIED, RUN_ACTIVE, NodeState, RunState
@@ -81,6 +90,108 @@ def dag_summaries(now: datetime | None = None) -> list[DagSummary]:
         )
         for dag in dags
     ]
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One line of the dashboard: a DAG with its AutoClone summary when it is a parent, and
+    its clone mark when it is a clone (then it is listed right under its parent)."""
+
+    summary: DagSummary
+    autoclone: AutoCloneSummary | None
+    clone: CloneMark | None
+
+
+@dataclass(frozen=True)
+class DagBoard:
+    rows: list[BoardRow]
+    """Parents by name, each followed by its clones in creation order."""
+    totals_text: str
+    """ "Total DAGs: 6 (1 parent + 5 clones)"."""
+
+
+def dag_board(now: datetime | None = None) -> DagBoard:
+    """The dashboard: every DAG with its AutoClone badge or clone mark, clones under their
+    parents. A fixed number of queries (the summaries' one and AutoClone's five), however many
+    DAGs and clones there are."""
+    summaries = dag_summaries(now)
+    autoclone = dashboard_autoclone()
+    by_name = {summary.dag.name: summary for summary in summaries}
+    children: dict[str, list[str]] = defaultdict(list)
+    for name, mark in autoclone.clones.items():  # in creation order
+        if name in by_name and mark.parent in by_name:
+            children[mark.parent].append(name)
+    listed_under_parent = {name for names in children.values() for name in names}
+    rows: list[BoardRow] = []
+
+    def add(name: str) -> None:
+        rows.append(
+            BoardRow(by_name[name], autoclone.parents.get(name), autoclone.clones.get(name))
+        )
+        for child in children.pop(name, []):
+            add(child)
+
+    for name in by_name:
+        if name not in listed_under_parent:
+            add(name)
+    return DagBoard(rows=rows, totals_text=autoclone.totals_text)
+
+
+@dataclass(frozen=True)
+class CloneOfDag:
+    name: str
+    is_auto_clone: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DagAutoClone:
+    """A DAG page's AutoClone section: the parent's configuration, state and clones, or, for
+    a clone, whose clone it is."""
+
+    config: AutoCloneConfig
+    """Enabled with its window and count, or disabled with the reason."""
+    section: dict[str, Any] | None
+    """The definition's `autoclone` section as written, or None when it has none."""
+    state: AutoCloneState
+    status: str
+    """ "idle", "ramping_up (2/5)", "active" or "ramping_down (3 remaining)"."""
+    clones: list[CloneOfDag]
+    """Its clones, auto and manual, oldest first."""
+    parent: str | None
+    """For a clone: its parent's name ("" once the parent is deleted); None otherwise."""
+    is_auto_clone: bool
+    time_zone: str
+
+    @property
+    def is_clone(self) -> bool:
+        return self.parent is not None
+
+
+def dag_autoclone(dag: Dag) -> DagAutoClone:
+    """What a DAG's page shows about AutoClone. Three queries."""
+    link = Clone.objects.filter(dag=dag).values_list("parent__name", "is_auto_clone").first()
+    clones = [
+        CloneOfDag(name, auto, created_at)
+        for name, auto, created_at in Clone.objects.filter(parent=dag).values_list(
+            "dag__name", "is_auto_clone", "created_at"
+        )
+    ]
+    row = AutoCloneStatus.objects.filter(dag=dag).values_list("state", flat=True).first()
+    state = AutoCloneState(row) if row else AutoCloneState.IDLE
+    config = autoclone_config(dag)
+    section = (dag.definition or {}).get("autoclone")
+    auto_count = sum(1 for clone in clones if clone.is_auto_clone)
+    return DagAutoClone(
+        config=config,
+        section=dict(section) if isinstance(section, dict) else None,
+        state=state,
+        status=status_text(state, clones=auto_count, ramp_count=config.ramp_count),
+        clones=clones,
+        parent=(link[0] or "") if link else None,
+        is_auto_clone=bool(link and link[1]),
+        time_zone=settings.TIME_ZONE,
+    )
 
 
 def dag_by_name(name: str) -> Dag:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("dags/<slug:name>/trigger/", views.dag_trigger, name="dag-trigger"),
     path("dags/<slug:name>/start/", views.dag_start, name="dag-start"),
     path("dags/<slug:name>/stop/", views.dag_stop, name="dag-stop"),
+    path("dags/<slug:name>/clone/", views.dag_clone, name="dag-clone"),
     path("runs/", views.run_list, name="runs"),
     path("runs/<int:run_id>/", views.run_detail, name="run"),
     path("runs/<int:run_id>/status.json", views.run_status_json, name="run-status"),

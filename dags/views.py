@@ -33,7 +33,9 @@ from dags.documents import events_data, iso, node_attempts_data
 from dags.engine.definition import DagDefinition
 from dags.errors import DagError
 from dags.models import Dag, DagRun, NodeRun, RunEvent
-from dags.services.control import set_paused
+from dags.services.autoclone import AutoCloneSummary, CloneMark
+from dags.services.clones import AutoCloneManaged, clone_dag, ensure_not_auto_clone
+from dags.services.control import set_paused_by_hand
 from dags.services.definitions import definition_of
 from dags.services.runs import cancel_run, parse_params, retry_run, start_run
 from dags.states import NODE_SATISFIED, RUN_ACTIVE, RUN_TERMINAL, NodeState, RunState
@@ -49,6 +51,7 @@ STARTED = "DAG {dag} started."
 TRIGGERED = "Run {run} of {dag} started."
 CANCELLED = "Run {run} cancelled."
 RETRIED = "Run {run} retried."
+CLONED = "DAG {dag} cloned as {clone}: an ordinary clone, started, that you own."
 BAD_DATE = "{field} must be a date written YYYY-MM-DD; it was ignored."
 BROKER_UNREACHABLE = "The broker did not answer: {error}"
 
@@ -80,6 +83,7 @@ def abilities(request: HttpRequest) -> dict[str, bool]:
         "can_cancel": allowed(user, Action.CANCEL),
         "can_retry": allowed(user, Action.RETRY),
         "can_start_stop": allowed(user, Action.START_STOP),
+        "can_clone": allowed(user, Action.CLONE),
     }
 
 
@@ -124,6 +128,10 @@ class DagRow:
     summary: selectors.DagSummary
     status: str
     """``running`` (a run in flight), ``stopped`` (paused) or ``idle``."""
+    autoclone: AutoCloneSummary | None = None
+    """For a parent with an ``autoclone`` section (or auto clones left): badge, state, clones."""
+    clone: CloneMark | None = None
+    """For a clone: whose clone it is, and whether AutoClone manages it."""
 
 
 def status_of(summary: selectors.DagSummary) -> str:
@@ -135,10 +143,13 @@ def status_of(summary: selectors.DagSummary) -> str:
 @require_GET
 @requires(Action.VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    rows = [DagRow(summary, status_of(summary)) for summary in selectors.dag_summaries()]
+    board = selectors.dag_board()
+    rows = [
+        DagRow(row.summary, status_of(row.summary), row.autoclone, row.clone) for row in board.rows
+    ]
     context = {
         "rows": rows,
-        "total": len(rows),
+        "totals_text": board.totals_text,
         "running": sum(1 for row in rows if row.summary.active_runs),
         "stopped": sum(1 for row in rows if row.status == "stopped"),
         "active_runs": sum(row.summary.active_runs for row in rows),
@@ -172,6 +183,7 @@ def dag_detail(request: HttpRequest, name: str) -> HttpResponse:
             detail.dag.definition, sort_keys=False, allow_unicode=True
         ),
         "graph": graph_data(definition),
+        "autoclone": selectors.dag_autoclone(detail.dag),
         **abilities(request),
     }
     return render(request, "dags/dag_detail.html", context)
@@ -194,34 +206,65 @@ def dag_trigger(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_POST
+@requires(Action.CLONE)
+def dag_clone(request: HttpRequest, name: str) -> HttpResponse:
+    """The manual Clone action: an ordinary clone, started, whose page opens next."""
+    dag = dag_or_404(name)
+    try:
+        clone = clone_dag(dag=dag, by=who(request))
+    except DagError as error:
+        messages.error(request, str(error))
+        return back_or(request, reverse("dags:dag", args=[dag.name]))
+    messages.success(request, CLONED.format(dag=dag.name, clone=clone.name))
+    return redirect("dags:dag", name=clone.name)
+
+
+@require_POST
 @requires(Action.START_STOP)
 def dag_start(request: HttpRequest, name: str) -> HttpResponse:
-    dag = set_paused(dag=dag_or_404(name), paused=False, by=who(request))
+    try:
+        dag = set_paused_by_hand(dag=dag_or_404(name), paused=False, by=who(request))
+    except DagError as error:
+        messages.error(request, str(error))
+        return back_or(request, reverse("dags:dashboard"))
     messages.success(request, STARTED.format(dag=dag.name))
     return back_or(request, reverse("dags:dashboard"))
 
 
+def stop_question(request: HttpRequest, dag: Dag, back: HttpResponseRedirect) -> HttpResponse:
+    """Whether to cancel the runs in flight; an auto clone is refused before anything is asked."""
+    try:
+        ensure_not_auto_clone(dag, action="stopped")
+    except AutoCloneManaged as refusal:
+        messages.error(request, str(refusal))
+        return back
+    in_flight = DagRun.objects.filter(dag=dag, state__in=RUN_ACTIVE).count()
+    context = {"dag": dag, "in_flight": in_flight, "next": safe_next(request, "GET")}
+    return render(request, "dags/dag_stop.html", context)
+
+
 @requires(Action.START_STOP)
 def dag_stop(request: HttpRequest, name: str) -> HttpResponse:
-    """GET asks whether to cancel the runs in flight; POST stops (and cancels when asked)."""
-    dag = dag_or_404(name)
-    in_flight = DagRun.objects.filter(dag=dag, state__in=RUN_ACTIVE).count()
-    if request.method == "GET":
-        context = {"dag": dag, "in_flight": in_flight, "next": safe_next(request, "GET")}
-        return render(request, "dags/dag_stop.html", context)
-    if request.method != "POST":
+    """GET asks whether to cancel the runs in flight; POST stops (and cancels when asked).
+    An auto clone is refused at once, before any question: AutoClone manages it."""
+    if request.method not in ("GET", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    dag = dag_or_404(name)
+    back = HttpResponseRedirect(safe_next(request, request.method) or reverse("dags:dashboard"))
+    if request.method == "GET":
+        return stop_question(request, dag, back)
+    in_flight = DagRun.objects.filter(dag=dag, state__in=RUN_ACTIVE).count()
     cancel = request.POST.get("cancel_active") == "yes"
     try:
-        set_paused(dag=dag, paused=True, cancel_active=cancel, by=who(request))
+        set_paused_by_hand(dag=dag, paused=True, cancel_active=cancel, by=who(request))
     except DagError as error:
         messages.error(request, str(error))
-        return back_or(request, reverse("dags:dashboard"))
+        return back
     if cancel and in_flight:
         messages.success(request, STOPPED_AND_CANCELLED.format(dag=dag.name, count=in_flight))
     else:
         messages.success(request, STOPPED.format(dag=dag.name))
-    return back_or(request, reverse("dags:dashboard"))
+    return back
 
 
 # Runs ----------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Who may do what: three roles as Django groups, and one check every surface asks.
 
-Viewers read. Operators also trigger, cancel, retry, start and stop. Admins also edit
+Viewers read. Operators also trigger, cancel, retry, start, stop and clone. Admins also edit
 definitions and users. A superuser is an admin. Pages, the API and commands all call
 `allowed(user, action)`, so a role means the same thing everywhere; the permission matrix test
 drives every endpoint from the one table below.
@@ -31,6 +31,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     RETRY = "retry"
     START_STOP = "start_stop"
+    CLONE = "clone"
+    """Make an ordinary clone of a DAG by hand (the pages' and the admin's Clone action)."""
     PROVISION = "provision"
     EDIT_DEFINITIONS = "edit_definitions"
     MANAGE_USERS = "manage_users"
@@ -42,6 +44,7 @@ REQUIRED_ROLE: dict[Action, Role] = {
     Action.CANCEL: Role.OPERATOR,
     Action.RETRY: Role.OPERATOR,
     Action.START_STOP: Role.OPERATOR,
+    Action.CLONE: Role.OPERATOR,
     Action.PROVISION: Role.OPERATOR,
     Action.EDIT_DEFINITIONS: Role.ADMIN,
     Action.MANAGE_USERS: Role.ADMIN,

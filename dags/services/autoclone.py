@@ -268,10 +268,25 @@ class DashboardAutoClone:
 
     @property
     def totals_text(self) -> str:
-        """ "Total DAGs: 6 (1 parent + 5 clones)" as the seed's dashboard shows it."""
+        """ "Total DAGs: 6 (1 parent + 5 clones)" as the seed's dashboard shows it, with
+        ", more coming..." while a parent ramps up and ", decreasing..." while one ramps down."""
+        if not self.clone_count:
+            alone = "parent only" if self.total_dags == 1 else "no clones"
+            return f"Total DAGs: {self.total_dags} ({alone})"
         parents = f"{self.parent_count} parent{'s' if self.parent_count != 1 else ''}"
         clones = f"{self.clone_count} clone{'s' if self.clone_count != 1 else ''}"
-        return f"Total DAGs: {self.total_dags} ({parents} + {clones})"
+        return f"Total DAGs: {self.total_dags} ({parents} + {clones}{self.trend})"
+
+    @property
+    def trend(self) -> str:
+        states = {summary.state for summary in self.parents.values()}
+        up = AutoCloneState.RAMPING_UP in states
+        down = AutoCloneState.RAMPING_DOWN in states
+        if up and down:
+            return ", changing..."
+        if up:
+            return ", more coming..."
+        return ", decreasing..." if down else ""
 
 
 def dashboard_autoclone() -> DashboardAutoClone:

@@ -4,12 +4,16 @@ session's real Celery worker."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from dags.models import DagRun
+from dags.services import autoclone
 from dags.states import RunState
 from tests.dags.pages.conftest import CHROMIUM, PASSWORD, make_user
 
@@ -165,3 +169,35 @@ def test_a_large_dag_is_drawn_layered_with_every_edge(live_server, page: Page, m
     )
     assert columns == 20  # one column per layer, left to right
     assert page.locator("form button:has-text('Trigger')").count() == 0  # a viewer
+
+
+def test_the_dashboard_shows_auto_clones_indented_under_their_parent(
+    live_server, page: Page, make_dag
+):
+    window = {"ramp_up_time": "0900", "ramp_down_time": "1700", "ramp_count": 5}
+    make_dag(
+        {"name": "my_dag", "nodes": [{"id": "a", "command": ["/bin/true"]}], "autoclone": window}
+    )
+    nine = datetime(2025, 1, 25, 9, 0, tzinfo=ZoneInfo(settings.TIME_ZONE))
+    for minute in range(2):
+        autoclone.tick(now=nine.replace(minute=minute))
+    make_user("vic", "operator", password=PASSWORD)
+    log_in(page, live_server.url, "vic")
+    rows = page.locator("table.dags tbody tr")
+    expect(rows).to_have_count(3)
+    assert [rows.nth(i).get_attribute("data-dag") for i in range(3)] == [
+        "my_dag", "my_dag_20250125090000", "my_dag_20250125090100"
+    ]  # fmt: skip
+    expect(rows.nth(0).locator("td.autoclone")).to_contain_text("ramping_up (2/5)")
+    for i in (1, 2):
+        expect(rows.nth(i)).to_contain_text("↳ Clone of my_dag")
+        expect(rows.nth(i).locator(".autoclone-auto")).to_be_visible()
+        expect(rows.nth(i).locator("button:has-text('Stop')")).to_have_count(0)
+
+    def name_left(row: int) -> float:
+        return rows.nth(row).locator("a.name").bounding_box()["x"]
+
+    assert name_left(1) > name_left(0) + 10  # indented under the parent
+    expect(page.locator("tfoot")).to_contain_text("Total DAGs: 3 (1 parent + 2 clones")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-autoclone.png"), full_page=True)

@@ -80,12 +80,13 @@ def action_urls(run: DagRun) -> dict[str, str]:
         "trigger": "/dags/chain/trigger/",
         "start": "/dags/chain/start/",
         "stop": "/dags/chain/stop/",
+        "clone": "/dags/chain/clone/",
         "cancel": f"/runs/{run.pk}/cancel/",
         "retry": f"/runs/{run.pk}/retry/",
     }
 
 
-@pytest.mark.parametrize("action", ["trigger", "start", "stop", "cancel", "retry"])
+@pytest.mark.parametrize("action", ["trigger", "start", "stop", "clone", "cancel", "retry"])
 @pytest.mark.parametrize(
     ("role", "expected"),
     [(None, 302), ("nobody", 403), ("viewer", 403), ("operator", 302), ("admin", 302)],
@@ -101,11 +102,11 @@ def test_every_action_answers_each_role_with_the_expected_status(
         assert not answer["Location"].startswith(LOGIN)
 
 
-@pytest.mark.parametrize("action", ["trigger", "start", "stop", "cancel", "retry"])
+@pytest.mark.parametrize("action", ["trigger", "start", "stop", "clone", "cancel", "retry"])
 def test_a_refused_role_changes_nothing(client_as, run, action):
-    before = list(DagRun.objects.values_list("pk", "state")), Dag.objects.get().is_paused
+    before = list(DagRun.objects.values_list("pk", "state")), list(Dag.objects.values("is_paused"))
     client_as("viewer").post(action_urls(run)[action])
-    after = list(DagRun.objects.values_list("pk", "state")), Dag.objects.get().is_paused
+    after = list(DagRun.objects.values_list("pk", "state")), list(Dag.objects.values("is_paused"))
     assert after == before
 
 
@@ -166,6 +167,7 @@ def test_the_dashboard_hides_actions_a_viewer_may_not_take(client_as, chain_dag)
     assert ">Trigger<" not in html
     assert ">Stop<" not in html
     assert ">Start<" not in html
+    assert ">Clone<" not in html
 
 
 def test_the_nav_bar_shows_admin_to_staff_only(client_as, chain_dag):

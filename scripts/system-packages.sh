@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the test suite uses: Prometheus (the prometheus collector's tests), Chromium and
-# its fonts, emoji included (the browser tests, driven by Playwright) and docker-compose (to validate the compose file
-# offline). Installs only what is missing, and only
-# where apt-get can run; elsewhere the tests that need a package skip and say why.
+# Debian packages the test suite uses: Prometheus (the prometheus collector's tests), Chromium
+# with its fonts, emoji included (the browser tests, driven by Playwright), and docker-compose
+# (to validate the compose file offline). Installs only what is missing, and only where apt-get
+# can run; elsewhere the tests that need a package skip and say why.
 set -euo pipefail
 
 wanted=()

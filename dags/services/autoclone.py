@@ -73,10 +73,9 @@ def autoclone_config(dag: Dag) -> AutoCloneConfig:
 
 def parents_to_manage() -> list[ParentView]:
     """Every DAG with an autoclone section or auto clones left, in three queries."""
+    with_auto_clones = Clone.objects.filter(is_auto_clone=True).values("parent_id")
     parents = list(
-        Dag.objects.filter(
-            Q(definition__has_key="autoclone") | Q(clones__is_auto_clone=True)
-        ).distinct()
+        Dag.objects.filter(Q(definition__has_key="autoclone") | Q(pk__in=with_auto_clones))
     )
     ids = [dag.pk for dag in parents]
     clones: dict[int, list[tuple[str, datetime]]] = defaultdict(list)

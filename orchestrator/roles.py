@@ -3,7 +3,8 @@
 Viewers read. Operators also trigger, cancel, retry, start, stop and clone. Admins also edit
 definitions and users. A superuser is an admin. Pages, the API and commands all call
 `allowed(user, action)`, so a role means the same thing everywhere; the permission matrix test
-drives every endpoint from the one table below.
+drives every endpoint from the one table below. The Django admin asks the same table through
+`orchestrator.role_backend` (its model permissions) and `may_use_admin_site` (who gets in).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ REQUIRED_ROLE: dict[Action, Role] = {
 
 ROLE_GROUPS = {role.group_name: role for role in Role}
 
+ADMIN_SITE_ACTIONS = (Action.EDIT_DEFINITIONS, Action.MANAGE_USERS)
+"""The actions done in the Django admin: whoever may do one of them may use it."""
+
 
 def role_of(user: AbstractBaseUser | AnonymousUser | None) -> Role | None:
     """The highest role the user holds, or None (anonymous, inactive, or in no role group)."""
@@ -71,3 +75,11 @@ def role_of(user: AbstractBaseUser | AnonymousUser | None) -> Role | None:
 def allowed(user: AbstractBaseUser | AnonymousUser | None, action: Action) -> bool:
     role = role_of(user)
     return role is not None and role >= REQUIRED_ROLE[action]
+
+
+def may_use_admin_site(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """The Django admin is where admins edit definitions and users, so it lets in the admin role.
+    Staff accounts keep their way in, holding only the model permissions given to them."""
+    if user is None or not user.is_active:
+        return False
+    return user.is_staff or any(allowed(user, action) for action in ADMIN_SITE_ACTIONS)

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from dags.models import Dag, DagRun
@@ -50,6 +51,18 @@ def admin_api() -> APIClient:
     client = APIClient()
     _token, text = ApiToken.issue(user=user, name="tests")
     client.credentials(HTTP_AUTHORIZATION=f"Token {text}")
+    return client
+
+
+@pytest.fixture(params=["superuser", "admin group"])
+def admin_site_client(request: pytest.FixtureRequest) -> Client:
+    """The admin as a superuser uses it, and as a member of the `admin` group who is not staff."""
+    if request.param == "superuser":
+        return request.getfixturevalue("admin_client")
+    user = User.objects.create_user(username="ada")
+    user.groups.add(Group.objects.get_or_create(name="admin")[0])
+    client = Client()
+    client.force_login(user)
     return client
 
 
@@ -93,44 +106,44 @@ def test_the_api_refuses_replacing_an_auto_clone_through_the_dag_list(
 
 @pytest.mark.django_db
 def test_the_admin_shows_an_auto_clone_read_only_and_says_autoclone_manages_it(
-    auto_clone: Dag, admin_client
+    auto_clone: Dag, admin_site_client
 ) -> None:
     before = snapshot()
-    page = admin_client.get(f"/admin/dags/dag/{auto_clone.pk}/change/")
+    page = admin_site_client.get(f"/admin/dags/dag/{auto_clone.pk}/change/")
     assert page.status_code == 200
     texts = [str(m) for m in page.context["messages"]]
     assert texts == [message("edited, stopped or deleted")]
     assert not page.context["has_change_permission"]
     assert not page.context["has_delete_permission"]
-    edit = admin_client.post(
+    edit = admin_site_client.post(
         f"/admin/dags/dag/{auto_clone.pk}/change/",
         {"definition_text": "name: x\nnodes: []\n", "folder": auto_clone.folder},
     )
     assert edit.status_code == 403
-    deleted = admin_client.post(f"/admin/dags/dag/{auto_clone.pk}/delete/", {"post": "yes"})
+    deleted = admin_site_client.post(f"/admin/dags/dag/{auto_clone.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 403
     assert snapshot() == before
 
 
 @pytest.mark.django_db
 def test_the_admin_bulk_delete_refuses_auto_clones_with_the_message(
-    auto_clone: Dag, admin_client
+    auto_clone: Dag, admin_site_client
 ) -> None:
     before = snapshot()
     selected = {"action": "delete_selected", "_selected_action": [auto_clone.pk]}
-    confirm = admin_client.post("/admin/dags/dag/", selected)
+    confirm = admin_site_client.post("/admin/dags/dag/", selected)
     assert confirm.status_code == 200
     assert message("deleted") in [str(m) for m in confirm.context["messages"]]
     assert confirm.context["perms_lacking"]
-    refused = admin_client.post("/admin/dags/dag/", {**selected, "post": "yes"})
+    refused = admin_site_client.post("/admin/dags/dag/", {**selected, "post": "yes"})
     assert refused.status_code == 403
     assert snapshot() == before
 
 
 @pytest.mark.django_db
-def test_the_admin_clone_action_makes_an_ordinary_clone(make_dag, admin_client) -> None:
+def test_the_admin_clone_action_makes_an_ordinary_clone(make_dag, admin_site_client) -> None:
     dag = make_dag({"name": "plain", "nodes": [{"id": "a", "command": ["/bin/true"]}]})
-    admin_client.post(
+    admin_site_client.post(
         "/admin/dags/dag/", {"action": "clone_dags", "_selected_action": [dag.pk]}, follow=True
     )
     clone = Dag.objects.get(name__startswith="plain_")

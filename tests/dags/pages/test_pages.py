@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.messages import get_messages
+from django.test import Client
 from django.utils import timezone
 
 from dags import errors, views
@@ -170,10 +171,19 @@ def test_the_dashboard_hides_actions_a_viewer_may_not_take(client_as, chain_dag)
     assert ">Clone<" not in html
 
 
-def test_the_nav_bar_shows_admin_to_staff_only(client_as, chain_dag):
-    assert b'href="/admin/"' not in client_as("operator").get("/").content
-    html = client_as("admin").get("/").content.decode()
-    for link in ('href="/admin/"', 'href="/runs/"', 'href="/workers/"', 'href="/api/docs/"',
+@pytest.mark.parametrize(
+    ("role", "staff", "admitted"),
+    [("viewer", False, False), ("operator", False, False), ("admin", False, True),
+     ("admin", True, True), ("operator", True, True)],
+)  # fmt: skip
+def test_the_nav_bar_offers_the_admin_to_exactly_those_it_lets_in(chain_dag, role, staff, admitted):
+    """The admin role gets in by its group alone; viewers and operators only if made staff."""
+    client = Client()
+    client.force_login(make_user(f"{role}-nav", role, staff=staff))
+    html = client.get("/").content.decode()
+    assert ('href="/admin/"' in html) == admitted
+    assert client.get("/admin/").status_code == (200 if admitted else 302)
+    for link in ('href="/runs/"', 'href="/workers/"', 'href="/api/docs/"',
                  'href="/autoscaler/pools/"', 'href="/deployments/"', "Log out"):  # fmt: skip
         assert link in html
 

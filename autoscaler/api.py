@@ -1,7 +1,9 @@
-"""JSON endpoints agents and admins talk to: registration, heartbeats, central config, metrics.
+"""The agents' machine protocol: registration, heartbeats, central config; and ``/metrics``.
 
-Agents authenticate with ``X-API-Key`` and are exempt from CSRF (they hold no session). Changing a
-node's config needs a staff session, which keeps Django's CSRF protection.
+Agents authenticate with an enrollment token or ``X-API-Key`` and are exempt from CSRF (they hold
+no session). Changing a node's config needs a staff session, which keeps Django's CSRF protection.
+Refusals have the REST API's shape (``orchestrator.api_errors``), so one client handles both; the
+REST API's pools live in ``autoscaler.pool_api``.
 """
 
 from __future__ import annotations
@@ -18,19 +20,16 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework import exceptions
 
 from autoscaler import errors
 from autoscaler.errors import AutoscalerError, Forbidden, NotAuthenticated, NotFound
 from autoscaler.metrics import CONTENT_TYPE, render_metrics
-from autoscaler.models import Pool
 from autoscaler.pool_config import PoolConfigError
-from autoscaler.services import nodes, pools
+from autoscaler.services import nodes
+from orchestrator.api_errors import error_json, invalid
 
 View = Callable[..., HttpResponse]
-
-
-def _refusal(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
 
 
 def json_errors(view: View) -> View:
@@ -41,15 +40,13 @@ def json_errors(view: View) -> View:
         try:
             return view(request, *args, **kwargs)
         except NotAuthenticated as error:
-            return _refusal(401, str(error))
+            return error_json(exceptions.NotAuthenticated(str(error)))
         except Forbidden as error:
-            return _refusal(403, str(error))
+            return error_json(exceptions.PermissionDenied(str(error)))
         except NotFound as error:
-            return _refusal(404, str(error))
-        except PoolConfigError as error:
-            return _refusal(400, str(error))
-        except AutoscalerError as error:
-            return _refusal(400, str(error))
+            return error_json(exceptions.NotFound(str(error)))
+        except (PoolConfigError, AutoscalerError) as error:
+            return error_json(invalid(str(error), error.field))
 
     return wrapped
 
@@ -146,56 +143,6 @@ def _put_node_config(request: HttpRequest, node_id: int) -> HttpResponse:
             "pools": len(node.config.get("pools", [])),
         }
     )
-
-
-def _require_user(request: HttpRequest, *, change: bool) -> None:
-    if not request.user.is_authenticated:
-        raise NotAuthenticated(errors.POOLS_LOGIN_REQUIRED)
-    if change and not (request.user.is_staff or request.user.is_superuser):
-        raise Forbidden(errors.POOLS_STAFF_ONLY)
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-@json_errors
-def pool_collection(request: HttpRequest) -> HttpResponse:
-    """GET: every pool as its ``config.yaml`` entry. POST (staff): create one from an entry."""
-    _require_user(request, change=request.method == "POST")
-    if request.method == "POST":
-        pool = pools.save_pool(_body(request))
-        return JsonResponse(pools.pool_body(pool), status=201)
-    return JsonResponse({"pools": [pools.pool_body(pool) for pool in Pool.objects.all()]})
-
-
-@never_cache
-@require_http_methods(["GET", "PUT"])
-@json_errors
-def pool_item(request: HttpRequest, pool_id: int) -> HttpResponse:
-    """GET: one pool and its latest evaluation. PUT (staff): replace its settings."""
-    _require_user(request, change=request.method == "PUT")
-    pool = Pool.objects.filter(pk=pool_id).first()
-    if pool is None:
-        raise NotFound(errors.UNKNOWN_POOL_ID.format(pool=pool_id))
-    if request.method == "PUT":
-        pool = pools.save_pool(_body(request), pool=pool)
-        return JsonResponse(pools.pool_body(pool))
-    latest = pool.evaluations.order_by("-at", "-id").first()
-    body = pools.pool_body(pool)
-    body["latest_evaluation"] = (
-        {
-            "at": latest.at.isoformat(),
-            "source": latest.source,
-            "outcome": latest.outcome,
-            "reason": latest.reason,
-            "size_before": latest.size_before,
-            "size_after": latest.size_after,
-            "cpu": latest.cpu,
-            "ram": latest.ram,
-        }
-        if latest
-        else None
-    )
-    return JsonResponse(body)
 
 
 @never_cache

@@ -23,12 +23,15 @@ BAD_JSON = "the request body must be a JSON object"
 STAFF_ONLY = "only staff may change a node's configuration"
 LOGIN_REQUIRED = "log in as staff to change a node's configuration"
 METRICS_TOKEN_REQUIRED = "send the metrics token as 'Authorization: Bearer <token>'"  # noqa: S105
-POOLS_STAFF_ONLY = "only staff may change pools"
-POOLS_LOGIN_REQUIRED = "log in to see pools"
 
 
 class AutoscalerError(Exception):
-    """A refused autoscaler request; the message names what was wrong."""
+    """A refused autoscaler request; the message names what was wrong, and ``field`` the request
+    field at fault when there is one (an API answer files its 400 under it)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(AutoscalerError):

@@ -8,13 +8,14 @@ the original behaviour, so an existing ``config.yaml`` loads unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
 import math
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +58,16 @@ ERR_DUPLICATE_SCHEDULE = "pool {pool}: schedule name {schedule!r} is used twice"
 
 
 class PoolConfigError(ValueError):
-    """A pool definition that Dagyard refuses; the message names the pool and the field."""
+    """A pool definition that Dagyard refuses; the message names the pool and the field.
+
+    ``field`` is the entry's top-level key at fault (``scaling_limits`` for a bad ``min``,
+    ``schedules`` for anything inside a schedule), or None when the refusal is about the whole
+    entry or file; the API files its 400 under it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class MissingMetricsFallback(enum.StrEnum):
@@ -188,30 +198,40 @@ def pool_from_mapping(raw: Any, *, index: int = 1) -> PoolConfig:
         "scaling_limits",
     ):
         if raw.get(required) is None:
-            raise PoolConfigError(ERR_MISSING_FIELD.format(pool=label, field=required))
+            raise PoolConfigError(
+                ERR_MISSING_FIELD.format(pool=label, field=required), field=required
+            )
 
     provider = _text(raw, "provider", label, default="oci")
     if provider not in PROVIDERS:
         raise PoolConfigError(
-            ERR_UNKNOWN_PROVIDER.format(pool=label, value=provider, known=", ".join(PROVIDERS))
+            ERR_UNKNOWN_PROVIDER.format(pool=label, value=provider, known=", ".join(PROVIDERS)),
+            field="provider",
         )
     method = _text(raw, "monitoring_method", label)
     if method not in MONITORING_METHODS:
         raise PoolConfigError(
-            ERR_UNKNOWN_METHOD.format(pool=label, value=method, known=", ".join(MONITORING_METHODS))
+            ERR_UNKNOWN_METHOD.format(
+                pool=label, value=method, known=", ".join(MONITORING_METHODS)
+            ),
+            field="monitoring_method",
         )
     if provider == "oci" and raw.get("region") is None:
-        raise PoolConfigError(ERR_MISSING_FIELD.format(pool=label, field="region"))
+        raise PoolConfigError(ERR_MISSING_FIELD.format(pool=label, field="region"), field="region")
     fallback_text = _text(raw, "missing_metrics", label, default=MissingMetricsFallback.HOLD.value)
     try:
         fallback = MissingMetricsFallback(fallback_text)
     except ValueError:
         known = ", ".join(member.value for member in MissingMetricsFallback)
         raise PoolConfigError(
-            ERR_UNKNOWN_FALLBACK.format(pool=label, value=fallback_text, known=known)
+            ERR_UNKNOWN_FALLBACK.format(pool=label, value=fallback_text, known=known),
+            field="missing_metrics",
         ) from None
 
-    limits = _limits(raw["scaling_limits"], label)
+    with _inside("scaling_limits"):
+        limits = _limits(raw["scaling_limits"], label)
+    with _inside("schedules"):
+        schedules = _schedules(raw.get("schedules"), label, limits)
     return PoolConfig(
         instance_pool_id=_text(raw, "instance_pool_id", label),
         region=_text(raw, "region", label, default=""),
@@ -219,7 +239,7 @@ def pool_from_mapping(raw: Any, *, index: int = 1) -> PoolConfig:
         cpu_threshold=_threshold(raw, "cpu_threshold", label),
         ram_threshold=_threshold(raw, "ram_threshold", label),
         scaling_limits=limits,
-        schedules=_schedules(raw.get("schedules"), label, limits),
+        schedules=schedules,
         name=_text(raw, "name", label, default=""),
         provider=provider,
         evaluation_interval_seconds=_integer(
@@ -299,11 +319,23 @@ def _pool_label(raw: Mapping[str, Any], index: int) -> str:
     return f"#{index}"
 
 
+@contextlib.contextmanager
+def _inside(field: str) -> Iterator[None]:
+    """File a refusal found inside a nested value under the entry's key that holds it; the
+    message already names the exact place (``scaling_limits.min``, a schedule's name)."""
+    try:
+        yield
+    except PoolConfigError as error:
+        error.field = field
+        raise
+
+
 def _refuse_unknown_fields(raw: Mapping[str, Any], known: tuple[str, ...], label: str) -> None:
     for key in raw:
         if key not in known:
             raise PoolConfigError(
-                ERR_UNKNOWN_FIELD.format(pool=label, field=key, known=", ".join(known))
+                ERR_UNKNOWN_FIELD.format(pool=label, field=key, known=", ".join(known)),
+                field=str(key),
             )
 
 
@@ -312,7 +344,7 @@ def _text(raw: Mapping[str, Any], name: str, label: str, default: str | None = N
     if value is None and default is not None:
         return default
     if not isinstance(value, str) or not value.strip():
-        raise PoolConfigError(ERR_NOT_TEXT.format(pool=label, field=name, value=value))
+        raise PoolConfigError(ERR_NOT_TEXT.format(pool=label, field=name, value=value), field=name)
     return value.strip()
 
 
@@ -323,17 +355,21 @@ def _integer(raw: Mapping[str, Any], name: str, label: str, default: int, *, lea
 
 def _checked_integer(value: Any, name: str, label: str, *, least: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise PoolConfigError(ERR_NOT_INTEGER.format(pool=label, field=name, value=value))
+        raise PoolConfigError(
+            ERR_NOT_INTEGER.format(pool=label, field=name, value=value), field=name
+        )
     if value < least:
         template = ERR_NEGATIVE if least == 0 else ERR_BELOW_ONE
-        raise PoolConfigError(template.format(pool=label, field=name, value=value))
+        raise PoolConfigError(template.format(pool=label, field=name, value=value), field=name)
     return value
 
 
 def _boolean(raw: Mapping[str, Any], name: str, label: str, *, default: bool) -> bool:
     value = raw.get(name, default)
     if not isinstance(value, bool):
-        raise PoolConfigError(ERR_NOT_BOOLEAN.format(pool=label, field=name, value=value))
+        raise PoolConfigError(
+            ERR_NOT_BOOLEAN.format(pool=label, field=name, value=value), field=name
+        )
     return value
 
 
@@ -343,7 +379,7 @@ def _threshold(raw: Mapping[str, Any], name: str, label: str) -> float:
         number = float(value)
         if math.isfinite(number) and 0 < number <= 100:
             return number
-    raise PoolConfigError(ERR_THRESHOLD.format(pool=label, field=name, value=value))
+    raise PoolConfigError(ERR_THRESHOLD.format(pool=label, field=name, value=value), field=name)
 
 
 def _limits(raw: Any, label: str) -> ScalingLimits:

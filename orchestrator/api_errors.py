@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -52,3 +52,13 @@ def error_response(
 
 
 CONFLICT = status.HTTP_409_CONFLICT
+
+
+def invalid(message: str, field: str | None = None) -> exceptions.ValidationError:
+    """A service's refusal of bad input as a 400, filed under ``field`` when it names one."""
+    return exceptions.ValidationError({field: [message]} if field else [message])
+
+
+def error_json(exc: exceptions.APIException) -> JsonResponse:
+    """The same body from a plain Django view (the agents' machine endpoints, outside DRF)."""
+    return JsonResponse({"error": error_body(exc, exc.status_code)}, status=exc.status_code)

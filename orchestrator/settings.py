@@ -96,7 +96,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dagyard API",
-    "DESCRIPTION": "DAGs, runs, node runs, logs, queues and workers.",
+    "DESCRIPTION": "DAGs, runs, node runs, logs, queues, workers, pools and deployments.",
     "VERSION": "1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -1,87 +1,148 @@
-"""JSON endpoints: list and start deployments, show one, deprovision one.
+"""The REST API for deployments: list and start them, show one, deprovision one.
 
-They use the web session (log in first; POSTs carry the CSRF token, as for any form). The
-bodies are the shapes ``provisioning.render`` documents.
+The house API under ``/api/``: an API token or the web session (whose writes carry the CSRF
+token), and the role check every surface asks (viewers read; starting and deprovisioning a
+deployment need ``Action.PROVISION``). The bodies are the documents ``dagyard deployments
+list|show --json`` prints (``provisioning.render``); the list is paged like the runs. Refusals
+have the one error shape (``orchestrator.api_errors``): 400 names the field, 404 an unknown
+deployment.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.db import transaction
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_http_methods, require_POST
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from provisioning import config, render, selectors
+from orchestrator.api_errors import invalid
+from orchestrator.api_pagination import paginated
+from orchestrator.roles import Action
+from provisioning import render, selectors
 from provisioning.errors import DeploymentNotFound, ProvisioningError
+from provisioning.models import Deployment
 from provisioning.services.deployments import create_deployment
+from provisioning.services.deprovision import send_deprovision
 
-NOT_LOGGED_IN = "Log in first: these endpoints use the web session."
-BAD_JSON = "The request body must be a JSON object."
-
-
-def _refusal(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+OBJECT = OpenApiTypes.OBJECT
+REPO_URL_REQUIRED = "Send the repository to deploy as repo_url."
+PAGES = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
 
 
-def _body(request: HttpRequest) -> dict[str, Any] | None:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return body if isinstance(body, dict) else None
+@extend_schema_field(OpenApiTypes.INT)
+class LeaseHours(serializers.Field):
+    """Passed on as sent: the service checks it, so the form, the command and the API refuse a
+    bad lease length in the same words."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
-@require_http_methods(["GET", "POST"])
-def deployments(request: HttpRequest) -> JsonResponse:
-    if not request.user.is_authenticated:
-        return _refusal(401, NOT_LOGGED_IN)
-    if request.method == "GET":
-        return JsonResponse([render.summary_data(d) for d in selectors.deployments()], safe=False)
-    body = _body(request)
-    if body is None:
-        return _refusal(400, BAD_JSON)
-    dry_run = body.get("dry_run")
-    try:
-        deployment = create_deployment(
-            repo_url=str(body.get("repo_url") or body.get("repo") or ""),
-            name=body.get("name"),
-            node_type=body.get("node_type"),
-            duration_hours=body.get("duration_hours"),
-            dry_run=bool(dry_run) if dry_run is not None else None,
-            created_by=request.user.get_username(),
-        )
-    except ProvisioningError as error:
-        return _refusal(400, str(error))
-    data = render.detail_data(deployment, selectors.steps_of(deployment))
-    return JsonResponse(data, status=201)
-
-
-def deployment(request: HttpRequest, name: str) -> JsonResponse:
-    if not request.user.is_authenticated:
-        return _refusal(401, NOT_LOGGED_IN)
-    try:
-        found = selectors.deployment_by_name(name)
-    except DeploymentNotFound as error:
-        return _refusal(404, str(error))
-    return JsonResponse(render.detail_data(found, selectors.steps_of(found)))
-
-
-@require_POST
-def deprovision(request: HttpRequest, name: str) -> JsonResponse:
-    from provisioning.tasks import deprovision as deprovision_task
-
-    if not request.user.is_authenticated:
-        return _refusal(401, NOT_LOGGED_IN)
-    try:
-        found = selectors.deployment_by_name(name)
-    except DeploymentNotFound as error:
-        return _refusal(404, str(error))
-    transaction.on_commit(
-        lambda: deprovision_task.apply_async(args=[found.name], queue=config.queue())
+class DeploymentInput(serializers.Serializer):
+    repo_url = serializers.CharField(
+        required=False, help_text="The git repository to deploy (http(s), ssh, git, file)."
     )
-    return JsonResponse({"name": found.name, "deprovision": "sent"}, status=202)
+    repo = serializers.CharField(required=False, help_text="Another name for repo_url.")
+    name = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Default: from the URL."
+    )
+    node_type = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Default: chosen for you."
+    )
+    duration_hours = LeaseHours(
+        required=False, allow_null=True, help_text="Lease length, 1-168 h; default: chosen."
+    )
+    dry_run = serializers.BooleanField(
+        allow_null=True,
+        default=None,
+        help_text="Plan only, touching no cloud; default: a dry run when no cloud is configured.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not (attrs.get("repo_url") or attrs.get("repo")):
+            raise ValidationError({"repo_url": [REPO_URL_REQUIRED]})
+        return attrs
 
 
-__all__ = ["deployment", "deployments", "deprovision"]
+def deployment_or_404(name: str) -> Deployment:
+    try:
+        return selectors.deployment_by_name(name)
+    except DeploymentNotFound as error:
+        raise NotFound(str(error)) from error
+
+
+def detail_document(deployment: Deployment) -> dict[str, Any]:
+    return render.detail_data(deployment, selectors.steps_of(deployment))
+
+
+class DeploymentList(APIView):
+    actions_by_method = {"GET": Action.VIEW, "POST": Action.PROVISION}
+
+    @extend_schema(
+        parameters=PAGES,
+        responses=OBJECT,
+        operation_id="deployments_list",
+        summary="Deployments, newest first (paginated)",
+    )
+    def get(self, request: Request) -> Response:
+        return paginated(request, selectors.deployments(limit=None), render.summary_data)
+
+    @extend_schema(
+        request=DeploymentInput,
+        responses={201: OBJECT},
+        operation_id="deployments_create",
+        summary="Provision a server for a repository, or only plan it (dry run)",
+    )
+    def post(self, request: Request) -> Response:
+        body = DeploymentInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            deployment = create_deployment(
+                repo_url=data.get("repo_url") or data["repo"],
+                name=data.get("name"),
+                node_type=data.get("node_type"),
+                duration_hours=data.get("duration_hours"),
+                dry_run=data["dry_run"],
+                created_by=request.user.get_username(),
+            )
+        except ProvisioningError as refusal:
+            raise invalid(str(refusal), getattr(refusal, "field", None)) from refusal
+        return Response(detail_document(deployment), status=status.HTTP_201_CREATED)
+
+
+class DeploymentDetail(APIView):
+    actions_by_method = {"GET": Action.VIEW}
+
+    @extend_schema(
+        responses=OBJECT,
+        operation_id="deployments_retrieve",
+        summary="One deployment: plan, cloud ids, SSH command, steps",
+    )
+    def get(self, request: Request, name: str) -> Response:
+        return Response(detail_document(deployment_or_404(name)))
+
+
+class DeploymentDeprovision(APIView):
+    actions_by_method = {"POST": Action.PROVISION}
+
+    @extend_schema(
+        request=None,
+        responses={202: OBJECT},
+        operation_id="deployments_deprovision",
+        summary="Remove what the deployment made in the cloud (a task; may be repeated)",
+    )
+    def post(self, request: Request, name: str) -> Response:
+        deployment = deployment_or_404(name)
+        send_deprovision(deployment)
+        return Response(
+            {"name": deployment.name, "deprovision": "sent"}, status=status.HTTP_202_ACCEPTED
+        )

@@ -73,7 +73,12 @@ class ProvisioningError(Exception):
 
 
 class DeploymentRefused(ProvisioningError):
-    """Bad input to create a deployment: nothing was created."""
+    """Bad input to create a deployment: nothing was created. ``field`` names the request field
+    at fault (``repo_url``, ``name``, ``node_type``, ``duration_hours``)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DeploymentNotFound(ProvisioningError):

@@ -8,8 +8,10 @@ from provisioning.errors import NOT_FOUND, DeploymentNotFound
 from provisioning.models import Deployment, DeploymentStep
 
 
-def deployments(*, limit: int = 100) -> QuerySet[Deployment]:
-    return Deployment.objects.all()[:limit]
+def deployments(*, limit: int | None = 100) -> QuerySet[Deployment]:
+    """Newest first; ``limit=None`` for all of them (the API pages through them)."""
+    found = Deployment.objects.all()
+    return found if limit is None else found[:limit]
 
 
 def deployment_by_name(name: str) -> Deployment:

@@ -11,7 +11,11 @@ urlpatterns = [
         views.deployment_deprovision,
         name="deployment-deprovision",
     ),
-    path("api/deployments/", api.deployments, name="api-deployments"),
-    path("api/deployments/<str:name>/", api.deployment, name="api-deployment"),
-    path("api/deployments/<str:name>/deprovision", api.deprovision, name="api-deprovision"),
+    path("api/deployments/", api.DeploymentList.as_view(), name="api-deployments"),
+    path("api/deployments/<str:name>/", api.DeploymentDetail.as_view(), name="api-deployment"),
+    path(
+        "api/deployments/<str:name>/deprovision",
+        api.DeploymentDeprovision.as_view(),
+        name="api-deprovision",
+    ),
 ]

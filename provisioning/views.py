@@ -1,27 +1,40 @@
 """Server-rendered pages: the deployments with a form to start one, and one deployment's steps,
-plan, decision sources and SSH command. A page of an active deployment refreshes itself."""
+plan, decision sources and SSH command. A page of an active deployment refreshes itself.
+
+Starting and deprovisioning a deployment need ``Action.PROVISION`` (operators), as in the API.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from orchestrator.roles import Action, allowed
 from provisioning import config, selectors
 from provisioning import render as text
 from provisioning.errors import DeploymentNotFound, ProvisioningError
 from provisioning.forms import DeploymentForm
 from provisioning.models import Deployment
 from provisioning.services.deployments import create_deployment
+from provisioning.services.deprovision import send_deprovision
 from provisioning.states import DEPLOYMENT_ACTIVE, DeploymentState
 
 REFRESH_SECONDS = 3
+NOT_ALLOWED = "Your role does not allow this (provision)."
+
+
+def require_provision(request: HttpRequest) -> None:
+    if not allowed(request.user, Action.PROVISION):
+        raise PermissionDenied(NOT_ALLOWED)
 
 
 @login_required
 def deployment_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        require_provision(request)
     form = DeploymentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -67,7 +80,8 @@ def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
         "refresh": deployment.state in DEPLOYMENT_ACTIVE
         or deployment.state == DeploymentState.DEPROVISIONING,
         "refresh_seconds": REFRESH_SECONDS,
-        "can_deprovision": deployment.state != DeploymentState.DEPROVISIONED,
+        "can_deprovision": deployment.state != DeploymentState.DEPROVISIONED
+        and allowed(request.user, Action.PROVISION),
     }
     return render(request, "provisioning/deployment_detail.html", context)
 
@@ -75,10 +89,7 @@ def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_POST
 def deployment_deprovision(request: HttpRequest, name: str) -> HttpResponse:
-    from provisioning.tasks import deprovision
-
+    require_provision(request)
     deployment = _deployment_or_404(name)
-    transaction.on_commit(
-        lambda: deprovision.apply_async(args=[deployment.name], queue=config.queue())
-    )
+    send_deprovision(deployment)
     return redirect("provisioning:deployment-detail", name=deployment.name)

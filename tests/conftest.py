@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Celery worker process on the session's real Redis and database."""
+"""Shared fixtures: a real Celery worker process on the session's real Redis and database, and
+REST API clients authenticated as a user of each role."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKER_START_TIMEOUT = 60.0
@@ -112,3 +117,33 @@ def celery_worker(test_database_url: str, tmp_path_factory) -> Iterator[WorkerPr
     )
     yield worker
     stop_worker(worker)
+
+
+ROLES = ("anonymous", "viewer", "operator", "admin")
+
+
+def user_in(role: str) -> User:
+    """A user named after its role, in that role's group."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username=role, password="a long test password")
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+@pytest.fixture
+def client_as():
+    """`client_as(role)`: an API client authenticated with that role's own API token
+    ("anonymous": none). The page tests have their own, logged in through the session."""
+    from rest_framework.test import APIClient
+
+    from orchestrator.models import ApiToken
+
+    def make(role: str) -> APIClient:
+        client = APIClient()
+        if role != "anonymous":
+            _token, text = ApiToken.issue(user=user_in(role), name="tests")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {text}")
+        return client
+
+    return make

@@ -259,8 +259,13 @@ def _request(
 
 
 def _error_text(error: urllib.error.HTTPError) -> str:
+    """The backend's words: ``{"error": {"message": ...}}``, or ``{"error": "..."}`` from a
+    backend older than the shared error shape."""
     try:
         body = json.loads(error.read() or b"{}")
     except ValueError:
         return str(error.reason)
-    return str(body.get("error") or error.reason) if isinstance(body, dict) else str(error.reason)
+    refusal = body.get("error") if isinstance(body, dict) else None
+    if isinstance(refusal, dict):
+        refusal = refusal.get("message")
+    return str(refusal or error.reason)

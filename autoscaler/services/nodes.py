@@ -63,7 +63,7 @@ def create_enrollment_token(
 def register_node(*, enrollment_token: str, name: str, now: dt.datetime) -> tuple[AgentNode, str]:
     """Spend one use of ``enrollment_token`` on a new node; returns it and its API key (once)."""
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
-        raise AutoscalerError(errors.BAD_NODE_NAME.format(value=name))
+        raise AutoscalerError(errors.BAD_NODE_NAME.format(value=name), field="name")
     if not isinstance(enrollment_token, str) or not enrollment_token:
         raise NotAuthenticated(errors.ENROLLMENT_REFUSED)
     digest = hash_secret(enrollment_token)
@@ -127,15 +127,20 @@ def record_heartbeat(
     """Store what the agent reported and tell it whether its config is behind ours."""
     known = [member.value for member in NodeStatus]
     if status not in known:
-        raise AutoscalerError(errors.BAD_STATUS.format(known=", ".join(known), value=status))
+        raise AutoscalerError(
+            errors.BAD_STATUS.format(known=", ".join(known), value=status), field="status"
+        )
     if config_hash is None:
         config_hash = ""
     if not isinstance(config_hash, str):
-        raise AutoscalerError(errors.BAD_CONFIG_HASH.format(value=config_hash))
+        raise AutoscalerError(errors.BAD_CONFIG_HASH.format(value=config_hash), field="config_hash")
     if pool_analytics is None:
         pool_analytics = {}
     if not isinstance(pool_analytics, dict | list):
-        raise AutoscalerError(errors.BAD_ANALYTICS.format(kind=type(pool_analytics).__name__))
+        raise AutoscalerError(
+            errors.BAD_ANALYTICS.format(kind=type(pool_analytics).__name__),
+            field="pool_analytics",
+        )
     AgentNode.objects.filter(pk=node.pk).update(
         status=status,
         reported_config_hash=config_hash,
@@ -171,7 +176,8 @@ def set_node_config(
     try:
         pools = load_pools_yaml(text)
     except PoolConfigError as error:
-        raise AutoscalerError(str(error)) from error
+        field = "yaml_config" if config is None else "config"
+        raise AutoscalerError(str(error), field=field) from error
     document = {"pools": [pool_to_mapping(pool) for pool in pools]}
     AgentNode.objects.filter(pk=node.pk).update(
         config=document, config_hash=config_document_hash(document), config_updated_at=now

@@ -207,7 +207,7 @@ def save_pool(mapping: Any, *, pool: Pool | None = None) -> Pool:
     if pool is not None:
         clash = clash.exclude(pk=pool.pk)
     if clash.exists():
-        raise AutoscalerError(POOL_NAME_TAKEN.format(name=fields["name"]))
+        raise AutoscalerError(POOL_NAME_TAKEN.format(name=fields["name"]), field="name")
     target = pool or Pool()
     for name, value in fields.items():
         setattr(target, name, value)
@@ -219,6 +219,27 @@ def save_pool(mapping: Any, *, pool: Pool | None = None) -> Pool:
 def pool_body(pool: Pool) -> dict[str, Any]:
     """A pool as the API shows it: its id and its ``config.yaml`` entry."""
     return {"id": pool.pk, **pool_to_mapping(pool.to_config())}
+
+
+def pool_detail_body(pool: Pool) -> dict[str, Any]:
+    """One pool as the API shows it: :func:`pool_body` and its latest evaluation (or None)."""
+    latest = pool.evaluations.order_by("-at", "-id").first()
+    body = pool_body(pool)
+    body["latest_evaluation"] = (
+        {
+            "at": latest.at.isoformat(),
+            "source": latest.source,
+            "outcome": latest.outcome,
+            "reason": latest.reason,
+            "size_before": latest.size_before,
+            "size_after": latest.size_after,
+            "cpu": latest.cpu,
+            "ram": latest.ram,
+        }
+        if latest
+        else None
+    )
+    return body
 
 
 def export_pools() -> str:

@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +27,7 @@ from dags.services.definitions import SubmissionRefused, save_definition, submit
 from dags.services.runs import cancel_run, retry_run, start_run
 from dags.states import NodeState, RunState
 from orchestrator.api_errors import CONFLICT, error_response
+from orchestrator.api_pagination import paginated
 from orchestrator.roles import Action
 
 OBJECT = OpenApiTypes.OBJECT
@@ -308,14 +308,3 @@ class Workers(APIView):
     @extend_schema(responses=OBJECT, summary="Workers Celery sees, their queues and active tasks")
     def get(self, request: Request) -> Response:
         return Response(selectors.workers())
-
-
-class Paginator(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-def paginated(request: Request, queryset, document) -> Response:
-    paginator = Paginator()
-    page = paginator.paginate_queryset(queryset, request)
-    return paginator.get_paginated_response([document(item) for item in page])

@@ -36,14 +36,14 @@ NAME_FROM_URL = re.compile(r"[^a-z0-9-]+")
 def validate_repo_url(url: str) -> str:
     url = url.strip()
     if not url or url.startswith("-") or any(c.isspace() for c in url):
-        raise DeploymentRefused(BAD_REPO_URL.format(url=display_url(url)))
+        raise DeploymentRefused(BAD_REPO_URL.format(url=display_url(url)), field="repo_url")
     if SCP_LIKE.match(url):
         return url
     parts = urlsplit(url)
     if parts.scheme not in URL_SCHEMES or not (parts.netloc or parts.scheme == "file"):
-        raise DeploymentRefused(BAD_REPO_URL.format(url=display_url(url)))
+        raise DeploymentRefused(BAD_REPO_URL.format(url=display_url(url)), field="repo_url")
     if parts.scheme == "file" and not parts.path:
-        raise DeploymentRefused(BAD_REPO_URL.format(url=url))
+        raise DeploymentRefused(BAD_REPO_URL.format(url=url), field="repo_url")
     return url
 
 
@@ -62,13 +62,13 @@ def parse_duration(value: object) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise DeploymentRefused(BAD_DURATION.format(value=value))
+        raise DeploymentRefused(BAD_DURATION.format(value=value), field="duration_hours")
     try:
         hours = int(str(value).strip())
     except ValueError:
-        raise DeploymentRefused(BAD_DURATION.format(value=value)) from None
+        raise DeploymentRefused(BAD_DURATION.format(value=value), field="duration_hours") from None
     if not MIN_LEASE_HOURS <= hours <= MAX_LEASE_HOURS:
-        raise DeploymentRefused(BAD_DURATION.format(value=value))
+        raise DeploymentRefused(BAD_DURATION.format(value=value), field="duration_hours")
     return hours
 
 
@@ -90,10 +90,10 @@ def create_deployment(
     hours = parse_duration(duration_hours)
     node_type = (node_type or "").strip()
     if node_type and not NODE_TYPE_PATTERN.match(node_type):
-        raise DeploymentRefused(BAD_NODE_TYPE.format(value=node_type))
+        raise DeploymentRefused(BAD_NODE_TYPE.format(value=node_type), field="node_type")
     name = (name or "").strip() or name_for(url)
     if not NAME_PATTERN.match(name):
-        raise DeploymentRefused(BAD_NAME.format(name=name))
+        raise DeploymentRefused(BAD_NAME.format(name=name), field="name")
     if dry_run is None:
         dry_run = config.cloud_access() is None
     steps = PLAN_STEPS if dry_run else tuple(Step)
@@ -114,7 +114,7 @@ def create_deployment(
             )
             send_pipeline(deployment)
     except IntegrityError:
-        raise DeploymentRefused(NAME_TAKEN.format(name=name)) from None
+        raise DeploymentRefused(NAME_TAKEN.format(name=name), field="name") from None
     logger.info("Deployment %s created for %s (dry run: %s)", name, deployment.repo_url, dry_run)
     return deployment
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.utils import timezone
 
 from provisioning import config
@@ -40,6 +41,14 @@ class DeprovisionReport:
         if self.already_gone:
             parts.append("already gone: " + ", ".join(self.already_gone))
         return "; ".join(parts) or "nothing in the cloud to remove"
+
+
+def send_deprovision(deployment: Deployment) -> None:
+    """Hand the deprovision to a worker once the transaction commits (the page and the API)."""
+    from provisioning.tasks import deprovision as deprovision_task
+
+    name, queue = deployment.name, config.queue()
+    transaction.on_commit(lambda: deprovision_task.apply_async(args=[name], queue=queue))
 
 
 def deprovision(*, name: str) -> DeprovisionReport:

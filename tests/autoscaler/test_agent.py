@@ -7,9 +7,12 @@ which is enough to see a config set on the backend become pools on the agent.
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import socket
 import stat
+import urllib.error
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +194,19 @@ def test_without_a_backend_url_the_heartbeat_does_nothing(
     monkeypatch.delenv("DAGYARD_BACKEND_URL", raising=False)
 
     assert heartbeat(now=timezone.now()).outcome == BeatOutcome.DISABLED
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"error": {"status": 401, "code": "not_authenticated", '
+        b'"message": "the API key is not valid", "fields": {}}}',
+        b'{"error": "the API key is not valid"}',  # a backend older than the shared shape
+    ],
+)
+def test_the_backends_refusal_is_read_in_either_error_shape(body: bytes) -> None:
+    refusal = urllib.error.HTTPError(
+        "http://backend.invalid/api/heartbeat", 401, "Unauthorized", Message(), io.BytesIO(body)
+    )
+
+    assert agent._error_text(refusal) == "the API key is not valid"

@@ -1,4 +1,5 @@
-"""Registration, heartbeats and central config over HTTP, with whole JSON bodies."""
+"""Registration, heartbeats and central config over HTTP, with whole JSON bodies; refusals have
+the REST API's one error shape."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ from autoscaler.models import AgentNode, EnrollmentToken
 from autoscaler.services.nodes import config_document_hash, create_enrollment_token
 
 pytestmark = pytest.mark.django_db
+
+
+def error(status: int, code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"status": status, "code": code, "message": message, "fields": fields or {}}}
+
+
+def invalid(field: str, message: str) -> dict:
+    return error(400, "invalid", f"{field}: {message}", {field: [message]})
+
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -93,7 +103,9 @@ def test_registration_without_a_valid_token_is_refused_and_creates_nothing(
         answer = post(client, "/api/nodes/register", body)
 
         assert answer.status_code == 401
-        assert answer.json() == {"error": "the enrollment token is unknown, used up or expired"}
+        assert answer.json() == error(
+            401, "not_authenticated", "the enrollment token is unknown, used up or expired"
+        )
     assert AgentNode.objects.count() == 0
     assert EnrollmentToken.objects.get().uses == 0
 
@@ -118,9 +130,9 @@ def test_registration_needs_a_name(client: Client, token: str) -> None:
     answer = post(client, "/api/nodes/register", {"enrollment_token": token, "name": " "})
 
     assert answer.status_code == 400
-    assert answer.json() == {
-        "error": "name must be a non-empty string of at most 200 characters, got ' '"
-    }
+    assert answer.json() == invalid(
+        "name", "name must be a non-empty string of at most 200 characters, got ' '"
+    )
     assert EnrollmentToken.objects.get().uses == 0
 
 
@@ -156,9 +168,11 @@ def test_heartbeats_without_a_valid_key_are_refused(
     wrong = post(client, "/api/heartbeat", body, X_API_KEY="dyk_wrong")
 
     assert (missing.status_code, missing.json()) == (
-        401, {"error": "send the node's API key in the X-API-Key header"},
+        401, error(401, "not_authenticated", "send the node's API key in the X-API-Key header"),
     )  # fmt: skip
-    assert (wrong.status_code, wrong.json()) == (401, {"error": "the API key is not valid"})
+    assert (wrong.status_code, wrong.json()) == (
+        401, error(401, "not_authenticated", "the API key is not valid"),
+    )  # fmt: skip
     assert AgentNode.objects.get().last_heartbeat_at is None
 
 
@@ -171,9 +185,9 @@ def test_a_key_cannot_heartbeat_for_another_node(
                   X_API_KEY=key)  # fmt: skip
 
     assert answer.status_code == 403
-    assert answer.json() == {
-        "error": f"this API key belongs to node {node_id}, not node {node_id + 7}"
-    }
+    assert answer.json() == error(
+        403, "permission_denied", f"this API key belongs to node {node_id}, not node {node_id + 7}"
+    )
 
 
 def test_a_heartbeat_with_an_unknown_status_is_refused(
@@ -184,9 +198,9 @@ def test_a_heartbeat_with_an_unknown_status_is_refused(
     answer = post(client, "/api/heartbeat", {"status": "sleepy"}, X_API_KEY=key)
 
     assert answer.status_code == 400
-    assert answer.json() == {
-        "error": "status must be one of healthy, degraded, error, got 'sleepy'"
-    }
+    assert answer.json() == invalid(
+        "status", "status must be one of healthy, degraded, error, got 'sleepy'"
+    )
 
 
 def test_staff_set_a_config_and_the_next_heartbeat_asks_for_it(
@@ -239,10 +253,11 @@ def test_a_bad_config_is_refused_with_the_loaders_words_and_changes_nothing(
     )
 
     assert answer.status_code == 400
-    assert answer.json() == {
-        "error": "pool ocid1.instancepool.oc1..web: unknown monitoring_method 'x' "
-        "(known: oci, prometheus, local)"
-    }
+    assert answer.json() == invalid(
+        "yaml_config",
+        "pool ocid1.instancepool.oc1..web: unknown monitoring_method 'x' "
+        "(known: oci, prometheus, local)",
+    )
     assert AgentNode.objects.values("config", "config_hash", "config_updated_at").get() == before
 
 
@@ -261,11 +276,11 @@ def test_only_staff_may_change_a_config(
     not_staff = put(member, path, {"config": POOLS_DOCUMENT})
 
     assert (anonymous.status_code, anonymous.json()) == (
-        401, {"error": "log in as staff to change a node's configuration"},
+        401, error(401, "not_authenticated", "log in as staff to change a node's configuration"),
     )  # fmt: skip
     assert agent.status_code == 401
     assert (not_staff.status_code, not_staff.json()) == (
-        403, {"error": "only staff may change a node's configuration"},
+        403, error(403, "permission_denied", "only staff may change a node's configuration"),
     )  # fmt: skip
     assert AgentNode.objects.get().config_hash == ""
 
@@ -284,7 +299,9 @@ def test_a_node_reads_only_its_own_config(
 
     assert refused.status_code == 403
     assert anonymous.status_code == 401
-    assert (missing.status_code, missing.json()) == (404, {"error": "no node has the id 9999"})
+    assert (missing.status_code, missing.json()) == (
+        404, error(404, "not_found", "no node has the id 9999"),
+    )  # fmt: skip
 
 
 def test_a_node_without_heartbeats_for_three_intervals_shows_as_lost(

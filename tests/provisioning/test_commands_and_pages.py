@@ -9,6 +9,7 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.shortcuts import resolve_url
 
@@ -71,10 +72,23 @@ def test_deployments_list_and_show_and_deprovision(provisioning_worker, cloud, a
         run("deprovision", "nope")
 
 
+def user_in_role(name: str, role: str):
+    user = get_user_model().objects.create_user(name)
+    # get_or_create: a transactional test flushes the groups the migration made.
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
 @pytest.fixture
 def logged_in(client):
-    user = get_user_model().objects.create_user("ops", password="pw-for-tests-only-1")
-    client.force_login(user)
+    """A client logged in as an operator, who may provision and deprovision."""
+    client.force_login(user_in_role("ops", "operator"))
+    return client
+
+
+@pytest.fixture
+def viewer(client):
+    client.force_login(user_in_role("watcher", "viewer"))
     return client
 
 
@@ -83,7 +97,22 @@ def test_pages_need_a_login(client):
         response = client.get(path)
         assert response.status_code == 302
         assert response["Location"].startswith(resolve_url(settings.LOGIN_URL))
-    assert client.get("/api/deployments/").status_code == 401
+    answer = client.get("/api/deployments/")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (401, "not_authenticated")
+
+
+def test_a_viewer_may_look_but_not_provision_or_deprovision(viewer):
+    Deployment.objects.create(name="site", repo_url="file:///srv/site.git", state="succeeded")
+    before = list(Deployment.objects.values())
+
+    provisioned = viewer.post("/deployments/", {"repo_url": "file:///srv/x.git", "dry_run": "on"})
+    deprovisioned = viewer.post("/deployments/site/deprovision")
+    page = viewer.get("/deployments/site/")
+
+    assert (provisioned.status_code, deprovisioned.status_code) == (403, 403)
+    assert list(Deployment.objects.values()) == before
+    assert page.status_code == 200
+    assert "Deprovision</button>" not in page.content.decode()
 
 
 def test_the_form_starts_a_dry_run_and_the_page_shows_steps_plan_and_sources(
@@ -118,9 +147,15 @@ def test_the_api_starts_and_shows_deployments(provisioning_worker, cloud, ai, we
         "/api/deployments/", {"repo_url": web_repo, "duration_hours": 500},
         content_type="application/json",
     )  # fmt: skip
+    message = "The lease duration must be a whole number of hours from 1 to 168, not 500."
     assert refused.status_code == 400
     assert refused.json() == {
-        "error": "The lease duration must be a whole number of hours from 1 to 168, not 500."
+        "error": {
+            "status": 400,
+            "code": "invalid",
+            "message": f"duration_hours: {message}",
+            "fields": {"duration_hours": [message]},
+        }
     }
     assert not Deployment.objects.exists()
 
@@ -135,6 +170,9 @@ def test_the_api_starts_and_shows_deployments(provisioning_worker, cloud, ai, we
     shown = logged_in.get("/api/deployments/site/").json()
     assert shown["state"] == "planned"
     assert shown["plan"]["node_type"] == "compute_haswell"
+    assert shown == json.loads(run("deployments", "show", "site", "--json"))
+    listed = logged_in.get("/api/deployments/").json()
+    assert listed["results"] == json.loads(run("deployments", "list", "--json"))
     assert logged_in.get("/api/deployments/nope/").status_code == 404
 
 

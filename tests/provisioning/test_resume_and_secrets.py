@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from provisioning.models import Deployment, DeploymentStep
@@ -130,8 +131,9 @@ def test_no_secret_reaches_the_database_the_info_file_the_log_or_a_page(
     assert leaky.repo_url == "https://example.invalid/private.git"
     assert leaky.state == DeploymentState.FAILED
 
-    admin = get_user_model().objects.create_user("viewer", password="pw-not-a-secret-9")
-    client.force_login(admin)
+    viewer = get_user_model().objects.create_user("viewer", password="pw-not-a-secret-9")
+    viewer.groups.add(Group.objects.get_or_create(name="viewer")[0])
+    client.force_login(viewer)
     pages = "".join(
         client.get(path).content.decode()
         for path in (

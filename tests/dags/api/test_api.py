@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 from dags.models import Dag, DagRun
 from dags.services.runs import start_run
 from orchestrator.models import ApiToken
-from tests.dags.api.conftest import QUICK, user_in
+from tests.conftest import user_in
+from tests.dags.api.conftest import QUICK
 from tests.dags.conftest import wait_for_run
 
 pytestmark = pytest.mark.django_db

@@ -28,6 +28,7 @@ from autoscaler.metrics import CONTENT_TYPE, render_metrics
 from autoscaler.pool_config import PoolConfigError
 from autoscaler.services import nodes
 from orchestrator.api_errors import error_json, invalid
+from orchestrator.roles import Action, allowed
 
 View = Callable[..., HttpResponse]
 
@@ -110,8 +111,8 @@ def node_config(request: HttpRequest, node_id: int) -> HttpResponse:
     if request.headers.get("X-API-Key") or not request.user.is_authenticated:
         caller = nodes.authenticate_node(request.headers.get("X-API-Key"))
         nodes.require_same_node(caller, node_id)
-    elif not request.user.is_staff:
-        raise Forbidden(errors.STAFF_ONLY)
+    elif not (request.user.is_staff or allowed(request.user, Action.VIEW)):
+        raise Forbidden(errors.VIEWERS_ONLY)
     return JsonResponse(nodes.node_config_body(nodes.get_node(node_id)))
 
 
@@ -122,8 +123,8 @@ def _put_node_config(request: HttpRequest, node_id: int) -> HttpResponse:
 
     if not request.user.is_authenticated:
         raise NotAuthenticated(errors.LOGIN_REQUIRED)
-    if not (request.user.is_staff or request.user.is_superuser):
-        raise Forbidden(errors.STAFF_ONLY)
+    if not (request.user.is_staff or allowed(request.user, Action.EDIT_DEFINITIONS)):
+        raise Forbidden(errors.ADMINS_ONLY)
     csrf_refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
         request, _put_node_config, (), {}
     )

@@ -20,8 +20,9 @@ BAD_CONFIG_HASH = "config_hash must be a string, got {value!r}"
 BAD_ANALYTICS = "pool_analytics must be a JSON object or list, got {kind}"
 BAD_CONFIG_BODY = "send the configuration as 'config' (a JSON object) or 'yaml_config' (text)"
 BAD_JSON = "the request body must be a JSON object"
-STAFF_ONLY = "only staff may change a node's configuration"
-LOGIN_REQUIRED = "log in as staff to change a node's configuration"
+ADMINS_ONLY = "only admins may change a node's configuration"
+LOGIN_REQUIRED = "log in as an admin to change a node's configuration"
+VIEWERS_ONLY = "your role does not allow reading a node's configuration"
 METRICS_TOKEN_REQUIRED = "send the metrics token as 'Authorization: Bearer <token>'"  # noqa: S105
 
 

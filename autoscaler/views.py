@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from autoscaler import selectors
 from autoscaler.models import LOST_AFTER_INTERVALS, Pool
+from orchestrator.page_access import requires
+from orchestrator.roles import Action
 
 
-@login_required
+@requires(Action.VIEW)
 def pool_list(request: HttpRequest) -> HttpResponse:
     return render(request, "autoscaler/pool_list.html", {"summaries": selectors.pool_summaries()})
 
 
-@login_required
+@requires(Action.VIEW)
 def pool_detail(request: HttpRequest, pool_id: int) -> HttpResponse:
     pool = get_object_or_404(Pool, pk=pool_id)
     size_chart, usage_chart = selectors.pool_charts(pool, now=timezone.now())
@@ -28,7 +29,7 @@ def pool_detail(request: HttpRequest, pool_id: int) -> HttpResponse:
     return render(request, "autoscaler/pool_detail.html", context)
 
 
-@login_required
+@requires(Action.VIEW)
 def node_list(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": selectors.node_rows(now=timezone.now()),

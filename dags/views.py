@@ -11,14 +11,11 @@ import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
 import yaml
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -39,6 +36,7 @@ from dags.services.control import set_paused_by_hand
 from dags.services.definitions import definition_of
 from dags.services.runs import cancel_run, parse_params, retry_run, start_run
 from dags.states import NODE_SATISFIED, RUN_ACTIVE, RUN_TERMINAL, NodeState, RunState
+from orchestrator.page_access import requires
 from orchestrator.roles import Action, allowed
 
 RUNS_PER_PAGE = 50
@@ -56,23 +54,6 @@ BAD_DATE = "{field} must be a date written YYYY-MM-DD; it was ignored."
 BROKER_UNREACHABLE = "The broker did not answer: {error}"
 
 View = Callable[..., HttpResponse]
-
-
-def requires(action: Action) -> Callable[[View], View]:
-    """Anonymous users go to the login page; signed-in users without the role get a 403."""
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not allowed(request.user, action):
-                raise PermissionDenied(f"Your role does not allow this ({action.value}).")
-            return view(request, *args, **kwargs)
-
-        return guarded
-
-    return decorate
 
 
 def abilities(request: HttpRequest) -> dict[str, bool]:

@@ -44,13 +44,16 @@ class ApiTokenAuthentication(BaseAuthentication):
 
 class RolePermission(BasePermission):
     """A view names the action each HTTP method needs: `actions = {"GET": Action.VIEW, ...}`;
-    methods it does not name need `Action.VIEW` when safe and are refused otherwise."""
+    methods it does not name need `Action.VIEW` when safe and are refused otherwise. A method the
+    view does not have at all is left to DRF's 405, so no role sees a 403 for it."""
 
     message = "Your role does not allow this."
 
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
+        if not hasattr(view, request.method.lower()):
+            return True  # the view has no such method: the answer is a 405, whatever the role
         actions: dict[str, Action] = getattr(view, "actions_by_method", {})
         action = actions.get(request.method)
         if action is None:

@@ -6,12 +6,12 @@ Starting and deprovisioning a deployment need ``Action.PROVISION`` (operators), 
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from orchestrator.page_access import requires
 from orchestrator.roles import Action, allowed
 from provisioning import config, selectors
 from provisioning import render as text
@@ -31,7 +31,7 @@ def require_provision(request: HttpRequest) -> None:
         raise PermissionDenied(NOT_ALLOWED)
 
 
-@login_required
+@requires(Action.VIEW)
 def deployment_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         require_provision(request)
@@ -55,6 +55,7 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
         "deployments": selectors.deployments(),
         "form": form,
         "cloud_configured": config.cloud_access() is not None,
+        "can_provision": allowed(request.user, Action.PROVISION),
         "refresh": any(d.state in DEPLOYMENT_ACTIVE for d in selectors.deployments(limit=20)),
         "refresh_seconds": REFRESH_SECONDS,
     }
@@ -68,7 +69,7 @@ def _deployment_or_404(name: str) -> Deployment:
         raise Http404(str(error)) from None
 
 
-@login_required
+@requires(Action.VIEW)
 def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
     deployment = _deployment_or_404(name)
     context = {
@@ -86,7 +87,7 @@ def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "provisioning/deployment_detail.html", context)
 
 
-@login_required
+@requires(Action.VIEW)
 @require_POST
 def deployment_deprovision(request: HttpRequest, name: str) -> HttpResponse:
     require_provision(request)

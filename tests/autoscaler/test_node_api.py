@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from autoscaler.models import AgentNode, EnrollmentToken
@@ -75,6 +76,7 @@ def registered(client: Client, token: str) -> tuple[int, str]:
 @pytest.fixture
 def staff_client(django_user_model: Any) -> Client:
     user = django_user_model.objects.create_user("ops", password="pw-for-tests", is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name="admin")[0])
     client = Client()
     client.force_login(user)
     return client
@@ -261,28 +263,40 @@ def test_a_bad_config_is_refused_with_the_loaders_words_and_changes_nothing(
     assert AgentNode.objects.values("config", "config_hash", "config_updated_at").get() == before
 
 
-def test_only_staff_may_change_a_config(
+def test_only_admins_may_change_a_config(
     client: Client, django_user_model: Any, registered: tuple[int, str]
 ) -> None:
     node_id, key = registered
-    user = django_user_model.objects.create_user("viewer", password="pw-for-tests")
-    member = Client()
-    member.force_login(user)
     path = f"/api/nodes/{node_id}/config"
+
+    def signed_in(role: str | None) -> Client:
+        user = django_user_model.objects.create_user(role or "nobody", password="pw-for-tests")
+        if role:
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        member = Client()
+        member.force_login(user)
+        return member
 
     anonymous = put(client, path, {"config": POOLS_DOCUMENT})
     agent = client.put(path, json.dumps({"config": POOLS_DOCUMENT}),
                        content_type="application/json", headers={"X-API-Key": key})  # fmt: skip
-    not_staff = put(member, path, {"config": POOLS_DOCUMENT})
+    refused = {role: put(signed_in(role), path, {"config": POOLS_DOCUMENT})
+               for role in (None, "viewer", "operator")}  # fmt: skip
 
     assert (anonymous.status_code, anonymous.json()) == (
-        401, error(401, "not_authenticated", "log in as staff to change a node's configuration"),
+        401, error(401, "not_authenticated", "log in as an admin to change a node's configuration"),
     )  # fmt: skip
     assert agent.status_code == 401
-    assert (not_staff.status_code, not_staff.json()) == (
-        403, error(403, "permission_denied", "only staff may change a node's configuration"),
-    )  # fmt: skip
+    for answer in refused.values():
+        assert (answer.status_code, answer.json()) == (
+            403, error(403, "permission_denied", "only admins may change a node's configuration"),
+        )  # fmt: skip
     assert AgentNode.objects.get().config_hash == ""
+
+    # A member of the admin group, neither staff nor superuser, may.
+    changed = put(signed_in("admin"), path, {"config": POOLS_DOCUMENT})
+    assert changed.status_code == 200
+    assert AgentNode.objects.get().config_hash == changed.json()["config_hash"] != ""
 
 
 def test_a_node_reads_only_its_own_config(

@@ -20,6 +20,7 @@ from autoscaler import tasks
 from autoscaler.models import AgentNode, EnrollmentToken, Pool, PoolEvaluation
 from autoscaler.services.nodes import hash_secret
 from orchestrator.periodic import ensure_periodic_tasks
+from tests.conftest import user_in
 
 WAIT_SECONDS = 60.0
 SEED_CONFIG = Path(__file__).parent / "data" / "config.yaml"
@@ -164,11 +165,20 @@ NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def member(django_user_model: Any) -> Client:
-    user = django_user_model.objects.create_user("viewer", password="pw-for-tests")
+def member() -> Client:
     client = Client()
-    client.force_login(user)
+    client.force_login(user_in("viewer"))
     return client
+
+
+@pytest.mark.django_db
+def test_a_signed_in_user_without_a_role_sees_no_autoscaler_page(django_user_model: Any) -> None:
+    pool = local_pool("web")
+    client = Client()
+    client.force_login(django_user_model.objects.create_user("nobody", password="pw-for-tests"))
+
+    for path in ("/autoscaler/pools/", f"/autoscaler/pools/{pool.pk}/", "/autoscaler/nodes/"):
+        assert client.get(path).status_code == 403
 
 
 @pytest.mark.django_db

@@ -50,4 +50,5 @@ def test_three_processes_writing_at_once_all_succeed(test_database_url):
     for writer, (_out, err) in zip(writers, outputs, strict=True):
         assert writer.returncode == 0, err
         assert "database is locked" not in err
-    assert Group.objects.count() == 450
+    for tag in ("alpha", "beta", "gamma"):  # the role groups may be there too, or flushed
+        assert Group.objects.filter(name__startswith=f"{tag}-").count() == 150

@@ -113,6 +113,17 @@ def test_a_viewer_may_look_but_not_provision_or_deprovision(viewer):
     assert list(Deployment.objects.values()) == before
     assert page.status_code == 200
     assert "Deprovision</button>" not in page.content.decode()
+    listing = viewer.get("/deployments/").content.decode()
+    assert "site" in listing
+    assert "Provision</button>" not in listing
+
+
+def test_a_signed_in_user_without_a_role_sees_no_deployment_page(client):
+    Deployment.objects.create(name="site", repo_url="file:///srv/site.git", state="succeeded")
+    client.force_login(get_user_model().objects.create_user("nobody"))
+
+    assert client.get("/deployments/").status_code == 403
+    assert client.get("/deployments/site/").status_code == 403
 
 
 def test_the_form_starts_a_dry_run_and_the_page_shows_steps_plan_and_sources(

@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from provisioning import config
-from provisioning.cloud import openstack as cloud
 from provisioning.errors import (
     NO_CLOUD_CONFIGURED,
     NOT_FOUND,
@@ -78,6 +77,10 @@ def deprovision(*, name: str) -> DeprovisionReport:
 
 def remove_cloud_resources(deployment: Deployment) -> DeprovisionReport:
     """Delete the server, release the floating IP, delete the lease: whatever is recorded."""
+    # openstacksdk takes a third of a second to import: only a deprovision pays for it, not
+    # every web, worker and command process that loads the URLs.
+    from provisioning.cloud import openstack as cloud
+
     report = DeprovisionReport(deployment)
     if not deployment.cloud_resources():
         return report

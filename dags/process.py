@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -78,10 +79,24 @@ def _pump(stream, buffer: BoundedBuffer, lock: threading.Lock) -> None:
     stream.close()
 
 
+ON_LINUX = sys.platform.startswith("linux")
+# util-linux's `setpriv` sets the parent-death signal and execs the command. Python can then
+# spawn it with vfork instead of a full fork of the (large) worker: ~1.5 ms a launch, against
+# ~9 ms with a `preexec_fn`, which forces a fork.
+SETPRIV = shutil.which("setpriv") if ON_LINUX else None
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if ON_LINUX and SETPRIV is None else None
+
+
 def _child_setup() -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def spawn_options(argv: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+    """The command line and pre-exec hook that make the process die with its worker (Linux)."""
+    if SETPRIV is not None:
+        return [SETPRIV, "--pdeathsig", "TERM", "--", *argv], None
+    return argv, _child_setup if _prctl is not None else None
 
 
 def kill_group(pgid: int, grace: float = KILL_GRACE_SECONDS, wait: Callable | None = None) -> None:
@@ -143,15 +158,16 @@ def run_process(
     """Run to completion, a timeout, or until `should_stop(pid)` says so (checked every
     `check_every` seconds; the process's own exit is noticed at once)."""
     started = time.monotonic()
+    command, pre_exec = spawn_options(argv)
     process = subprocess.Popen(
-        argv,
+        command,
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_child_setup,  # noqa: PLW1509 - only prctl, safe after fork
+        preexec_fn=pre_exec,  # noqa: PLW1509 - only prctl, safe after fork
     )
     buffer, lock = BoundedBuffer(output_limit), threading.Lock()
     reader = threading.Thread(target=_pump, args=(process.stdout, buffer, lock), daemon=True)

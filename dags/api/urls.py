@@ -8,6 +8,7 @@ urlpatterns = [
     path("dags/<slug:name>/runs/", views.DagRuns.as_view(), name="api-dag-runs"),
     path("dags/<slug:name>/pause/", views.DagPause.as_view(), name="api-dag-pause"),
     path("dags/<slug:name>/resume/", views.DagResume.as_view(), name="api-dag-resume"),
+    path("dags/<slug:name>/clone/", views.DagClone.as_view(), name="api-dag-clone"),
     path("runs/", views.RunList.as_view(), name="api-runs"),
     path("runs/<int:run_id>/", views.RunDetail.as_view(), name="api-run"),
     path("runs/<int:run_id>/cancel/", views.RunCancel.as_view(), name="api-run-cancel"),

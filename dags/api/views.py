@@ -21,8 +21,8 @@ from dags import documents, selectors
 from dags.errors import DagError, RunRefused
 from dags.models import DagRun, NodeRun
 from dags.selectors import dag_summaries
-from dags.services.clones import AutoCloneManaged, ensure_not_auto_clone
-from dags.services.control import set_paused
+from dags.services.clones import AutoCloneManaged, clone_dag, ensure_not_auto_clone
+from dags.services.control import set_paused_by_hand
 from dags.services.definitions import SubmissionRefused, save_definition, submitted_definition
 from dags.services.runs import cancel_run, retry_run, start_run
 from dags.states import NodeState, RunState
@@ -181,20 +181,35 @@ class DagPause(APIView):
         body = PauseInput(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            ensure_not_auto_clone(dag, action="stopped" if self.paused else "started")
+            set_paused_by_hand(
+                dag=dag,
+                paused=self.paused,
+                cancel_active=self.paused and body.validated_data["cancel_active"],
+                by=user_name(request),
+            )
         except AutoCloneManaged as refusal:
             return conflict(refusal)
-        set_paused(
-            dag=dag,
-            paused=self.paused,
-            cancel_active=self.paused and body.validated_data["cancel_active"],
-            by=user_name(request),
-        )
         return Response(documents.dag_detail_data(selectors.dag_detail(dag.name)))
 
 
 class DagResume(DagPause):
     paused = False
+
+
+class DagClone(APIView):
+    """The manual Clone action: an ordinary, started clone the user owns."""
+
+    actions_by_method = {"POST": Action.CLONE}
+
+    @extend_schema(request=None, responses=OBJECT, summary="Clone a DAG (an ordinary clone)")
+    def post(self, request: Request, name: str) -> Response:
+        dag = lookup(selectors.dag_by_name, name)
+        try:
+            clone = clone_dag(dag=dag, by=user_name(request))
+        except DagError as refusal:
+            return conflict(refusal)
+        data = documents.dag_detail_data(selectors.dag_detail(clone.name))
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 RUN_FILTERS = [

@@ -189,3 +189,27 @@ def test_clones_really_produce_runs_with_their_clone_index_and_count(
 
     keep_continuous_dags_running()
     wait_until(lambda: "my_dag 0/2" in lines(), what="the parent ran as index 0")
+
+
+@pytest.mark.django_db
+def test_the_api_clone_action_makes_an_ordinary_clone_the_user_may_stop(
+    auto_clone: Dag, admin_api: APIClient
+) -> None:
+    at = datetime(2025, 1, 25, 9, 30, 15, tzinfo=ZONE)
+    with time_machine.travel(at, tick=False):
+        made = admin_api.post(f"/api/dags/{CLONE}/clone/")  # a clone of a clone: of its parent
+
+    assert made.status_code == 201
+    assert made.json()["name"] == "my_dag_20250125093015"
+    clone = Dag.objects.get(name="my_dag_20250125093015")
+    assert clone.clone_link.parent.name == "my_dag"
+    assert not clone.clone_link.is_auto_clone
+    stopped = admin_api.post(f"/api/dags/{clone.name}/pause/", {}, format="json")
+    assert (stopped.status_code, stopped.json()["paused"]) == (200, True)
+
+
+@pytest.mark.django_db
+def test_the_api_clone_of_an_unknown_dag_is_a_404(admin_api: APIClient) -> None:
+    answer = admin_api.post("/api/dags/nothing/clone/")
+    assert (answer.status_code, answer.json()["error"]["status"]) == (404, 404)
+    assert not Dag.objects.exists()

@@ -57,6 +57,7 @@ MATRIX = [
     ("trigger a run", "post", "/api/dags/quick/runs/", {"params": {}}, (401, 403, 201, 201)),
     ("stop a DAG", "post", "/api/dags/quick/pause/", {}, (401, 403, 200, 200)),
     ("start a DAG", "post", "/api/dags/quick/resume/", {}, (401, 403, 200, 200)),
+    ("clone a DAG", "post", "/api/dags/quick/clone/", None, (401, 403, 201, 201)),
     ("list runs", "get", "/api/runs/", None, (401, 200, 200, 200)),
     ("show a run", "get", "/api/runs/{running}/", None, (401, 200, 200, 200)),
     ("cancel a run", "post", "/api/runs/{running}/cancel/", None, (401, 403, 200, 200)),

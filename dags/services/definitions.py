@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from dags.engine.parsing import read_definition_data
 from dags.engine.validation import validate, validate_file
 from dags.errors import DagError
 from dags.models import Dag, DagRun
+from dags.services.run_memo import RunMemo
 
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
 NOT_A_MAPPING = "the definition must be a mapping (YAML or JSON) with a 'nodes' key"
@@ -68,30 +67,14 @@ def dag_definition(dag: Dag) -> DagDefinition:
     return definition_of(dag.definition, folder=dag.folder, source=f"DAG {dag.name}", name=dag.name)
 
 
-class _RunCache:
-    """A run's definition never changes, so each worker compiles it once per run."""
-
-    def __init__(self, size: int = 128) -> None:
-        self.size = size
-        self.lock = threading.Lock()
-        self.items: OrderedDict[int, CompiledDefinition] = OrderedDict()
-
-    def get(self, run: DagRun) -> CompiledDefinition:
-        with self.lock:
-            if run.pk in self.items:
-                self.items.move_to_end(run.pk)
-                return self.items[run.pk]
-        data = run.definition  # one query here when the caller deferred it
-        definition = definition_of(data, folder=run.folder, source=f"run {run.pk}", name="run")
-        compiled = compile_definition(definition, check_files=False)
-        with self.lock:
-            self.items[run.pk] = compiled
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return compiled
+def compile_run(run: DagRun) -> CompiledDefinition:
+    data = run.definition  # one query here when the caller deferred it
+    definition = definition_of(data, folder=run.folder, source=f"run {run.pk}", name="run")
+    return compile_definition(definition, check_files=False)
 
 
-compiled_run = _RunCache().get
+# A run's definition never changes, so each worker compiles it once per run.
+compiled_run = RunMemo(compile_run).get
 
 
 def submitted_definition(

@@ -25,6 +25,7 @@ from dags.process import ProcessResult, StopReason, run_process
 from dags.resources import host_sampler
 from dags.services.clones import clone_position
 from dags.services.definitions import CompiledDefinition, compiled_run
+from dags.services.run_memo import RunMemo
 from dags.services.runs import (
     fail_run_past_deadline,
     finish_run_if_done,
@@ -88,6 +89,10 @@ def python_for_scripts() -> str:
     return os.environ.get("DAGYARD_PYTHON") or sys.executable
 
 
+# The position is read when a worker first runs one of the run's nodes, then kept for the run.
+run_clone_position = RunMemo(lambda run: clone_position(run.dag_id)).get
+
+
 def node_environment(run: DagRun, dag_name: str, spec: NodeSpec, attempt: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in PRIVATE_VARIABLES}
     env.update(spec.env)
@@ -102,7 +107,7 @@ def node_environment(run: DagRun, dag_name: str, spec: NodeSpec, attempt: int) -
         }
     )
     # So the copies of a DAG can split work: the parent is index 0, its clones 1..count.
-    index, count = clone_position(run.dag_id)
+    index, count = run_clone_position(run)
     env["DAGYARD_CLONE_INDEX"] = str(index)
     env["DAGYARD_CLONE_COUNT"] = str(count)
     return env

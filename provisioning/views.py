@@ -87,10 +87,9 @@ def deployment_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "provisioning/deployment_detail.html", context)
 
 
-@requires(Action.VIEW)
+@requires(Action.PROVISION)
 @require_POST
 def deployment_deprovision(request: HttpRequest, name: str) -> HttpResponse:
-    require_provision(request)
     deployment = _deployment_or_404(name)
     send_deprovision(deployment)
     return redirect("provisioning:deployment-detail", name=deployment.name)
